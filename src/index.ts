@@ -3,3 +3,4 @@
  * tests call these functions directly.
  */
 export { ERROR_CODES, FerryError, type FerryErrorCode, type FerryErrorOptions } from "./errors.js";
+export * from "./plan/index.js";
