@@ -1,0 +1,161 @@
+import { constants as fsc } from "node:fs";
+import { type FileHandle, open, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { FerryError } from "../errors.js";
+import {
+  BLOCK_HEADER_SIZE,
+  BLOCKS_DIR,
+  blockLocation,
+  DRIVE_DIR,
+  decodeEnvelope,
+  type Envelope,
+  KIND_LABEL,
+  KIND_MANIFEST,
+  LABEL_FILE,
+  type LabelBody,
+  MANIFEST_FILE,
+  type ManifestBody,
+  SUMS_FILE,
+} from "../format/index.js";
+
+/**
+ * Read access to one drive of a set: its label, manifest, SUMS entries and blocks.
+ * All reads are positional; open segment handles are cached.
+ *
+ * @example
+ * const d = await DriveReader.open("/mnt/a");
+ * const rec = await d.readBlock(0);
+ */
+export class DriveReader {
+  private segs = new Map<string, FileHandle | null>();
+  private sumsFh: FileHandle | null | undefined;
+
+  private constructor(
+    readonly path: string,
+    readonly root: string,
+    readonly label: Envelope<LabelBody>,
+    readonly manifest: Envelope<ManifestBody> | null,
+    readonly manifestError: FerryError | null,
+  ) {}
+
+  /** Opens a drive path; throws E_NOT_A_DRIVE when it holds no ferry label. */
+  static async open(path: string): Promise<DriveReader> {
+    const root = join(path, DRIVE_DIR);
+    let labelBytes: Buffer;
+    try {
+      labelBytes = await readFile(join(root, LABEL_FILE));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") {
+        throw new FerryError(
+          "E_NOT_A_DRIVE",
+          `${path} holds no ferry drive (no ${DRIVE_DIR}/${LABEL_FILE})`,
+          {
+            hint: "Check the mount point; a ferry drive has a ferry/ folder at its top",
+          },
+        );
+      }
+      throw new FerryError("E_DRIVE_IO", `cannot read the label of ${path}: ${(e as Error).message}`, {
+        hint: "Check that the drive is mounted and readable",
+        cause: e,
+      });
+    }
+    const label = decodeEnvelope<LabelBody>(labelBytes, KIND_LABEL, `label of ${path}`);
+    let manifest: Envelope<ManifestBody> | null = null;
+    let manifestError: FerryError | null = null;
+    try {
+      const bytes = await readFile(join(root, MANIFEST_FILE));
+      manifest = decodeEnvelope<ManifestBody>(bytes, KIND_MANIFEST, `manifest of ${path}`);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") {
+        manifestError = FerryError.is(e)
+          ? e
+          : new FerryError("E_DRIVE_IO", `cannot read the manifest of ${path}: ${(e as Error).message}`);
+      }
+    }
+    return new DriveReader(path, root, label, manifest, manifestError);
+  }
+
+  get index(): number {
+    return this.label.body.drive.index;
+  }
+
+  private async seg(name: string): Promise<FileHandle | null> {
+    if (this.segs.has(name)) return this.segs.get(name) ?? null;
+    let fh: FileHandle | null = null;
+    try {
+      fh = await open(join(this.root, BLOCKS_DIR, name), fsc.O_RDONLY);
+    } catch {
+      fh = null;
+    }
+    this.segs.set(name, fh);
+    return fh;
+  }
+
+  /**
+   * Reads block record `n` (header || payload). Returns null when the block is absent
+   * (missing segment or short read) or unreadable; never throws for I/O damage.
+   */
+  async readBlock(n: number, blockSize: number, into?: Buffer): Promise<Buffer | null> {
+    const loc = blockLocation(n, blockSize);
+    const fh = await this.seg(loc.segment);
+    if (!fh) return null;
+    const len = BLOCK_HEADER_SIZE + blockSize;
+    const buf = into && into.length >= len ? into.subarray(0, len) : Buffer.allocUnsafe(len);
+    try {
+      let got = 0;
+      while (got < len) {
+        const { bytesRead } = await fh.read(buf, got, len - got, loc.offset + got);
+        if (bytesRead === 0) return null;
+        got += bytesRead;
+      }
+      return buf;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Reads `count` SUMS entries starting at block `n`; missing entries come back short. */
+  async readSums(n: number, count: number): Promise<Buffer> {
+    if (this.sumsFh === undefined) {
+      try {
+        this.sumsFh = await open(join(this.root, SUMS_FILE), fsc.O_RDONLY);
+      } catch {
+        this.sumsFh = null;
+      }
+    }
+    if (!this.sumsFh) return Buffer.alloc(0);
+    const buf = Buffer.allocUnsafe(count * 32);
+    try {
+      const { bytesRead } = await this.sumsFh.read(buf, 0, buf.length, n * 32);
+      return buf.subarray(0, bytesRead - (bytesRead % 32));
+    } catch {
+      return Buffer.alloc(0);
+    }
+  }
+
+  /** Reads the whole SUMS file (for its hash); null when unreadable. */
+  async sumsFile(): Promise<Buffer | null> {
+    try {
+      return await readFile(join(this.root, SUMS_FILE));
+    } catch {
+      return null;
+    }
+  }
+
+  /** Size in bytes of a segment file, or -1 when missing. */
+  async segmentSize(name: string): Promise<number> {
+    try {
+      return (await stat(join(this.root, BLOCKS_DIR, name))).size;
+    } catch {
+      return -1;
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const fh of this.segs.values()) await fh?.close();
+    this.segs.clear();
+    if (this.sumsFh) await this.sumsFh.close();
+    this.sumsFh = undefined;
+  }
+}

@@ -1,0 +1,191 @@
+import { constants as fsc } from "node:fs";
+import { type FileHandle, mkdir, open, readdir, rename, rm, statfs, truncate } from "node:fs/promises";
+import { join } from "node:path";
+import { FerryError } from "../errors.js";
+import {
+  BLOCK_HEADER_SIZE,
+  BLOCKS_DIR,
+  BLOCKS_PER_SEGMENT,
+  blockLocation,
+  DRIVE_DIR,
+  KEYS_DIR,
+  SUMS_FILE,
+} from "../format/index.js";
+import type { DriveSlot } from "../format/layout.js";
+
+/** Maps a low-level write failure on a drive to a typed error. */
+export function driveError(e: unknown, path: string, bag: string, what: string): FerryError {
+  if (FerryError.is(e)) return e;
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    return new FerryError("E_DRIVE_FULL", `drive ${path} (bag ${bag}) is full while ${what}`, {
+      hint: "Free space on it, or copy its ferry/ folder to a larger drive mounted at the same path, then rerun the same command to resume",
+      cause: e,
+    });
+  }
+  return new FerryError(
+    "E_DRIVE_IO",
+    `drive ${path} (bag ${bag}): ${what} failed: ${(e as Error)?.message ?? e}`,
+    {
+      hint: "Check that the drive is mounted and writable, then rerun the same command to resume",
+      cause: e,
+    },
+  );
+}
+
+/**
+ * Writes one drive: block segment files, the SUMS list, and small atomic files
+ * (label, keys, manifest). One instance per drive; calls for one drive are serialized
+ * by the caller, different drives run in parallel.
+ *
+ * @example
+ * const w = new DriveWriter("/mnt/a", slot, 1 << 20, true);
+ * await w.prepare();
+ * await w.writeBlock(0, header, payload, hash);
+ */
+export class DriveWriter {
+  readonly root: string;
+  private seg: { n: number; fh: FileHandle } | null = null;
+  private sums: FileHandle | null = null;
+  private dirty = new Set<FileHandle>();
+  blocks = 0;
+
+  constructor(
+    readonly path: string,
+    readonly slot: DriveSlot,
+    readonly blockSize: number,
+    readonly fsync: boolean,
+  ) {
+    this.root = join(path, DRIVE_DIR);
+  }
+
+  private fail(e: unknown, what: string): never {
+    throw driveError(e, this.path, this.slot.bag, what);
+  }
+
+  /** Creates the drive's folders. */
+  async prepare(): Promise<void> {
+    try {
+      await mkdir(join(this.root, BLOCKS_DIR), { recursive: true });
+      await mkdir(join(this.root, KEYS_DIR), { recursive: true });
+    } catch (e) {
+      this.fail(e, "creating folders");
+    }
+  }
+
+  /** Free bytes on the drive's filesystem. */
+  async freeBytes(): Promise<number> {
+    try {
+      const s = await statfs(this.path);
+      return Number(s.bavail) * Number(s.bsize);
+    } catch (e) {
+      this.fail(e, "reading free space");
+    }
+  }
+
+  /** Writes `name` (relative to ferry/) atomically: temp file, fsync, rename, fsync folder. */
+  async writeFileAtomic(name: string, data: Uint8Array): Promise<void> {
+    const final = join(this.root, name);
+    const tmp = `${final}.tmp`;
+    try {
+      const fh = await open(tmp, "w", 0o644);
+      try {
+        await fh.writeFile(data);
+        if (this.fsync) await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, final);
+      if (this.fsync) await syncDir(join(final, ".."));
+    } catch (e) {
+      this.fail(e, `writing ${name}`);
+    }
+  }
+
+  /** Writes block number `n` (header || payload) and its SUMS entry. */
+  async writeBlock(n: number, header: Buffer, payload: Buffer, hash: Buffer): Promise<void> {
+    const loc = blockLocation(n, this.blockSize);
+    const segNo = Math.floor(n / BLOCKS_PER_SEGMENT);
+    try {
+      if (!this.seg || this.seg.n !== segNo) {
+        if (this.seg) {
+          if (this.fsync) await this.seg.fh.sync();
+          this.dirty.delete(this.seg.fh);
+          await this.seg.fh.close();
+        }
+        const fh = await open(join(this.root, BLOCKS_DIR, loc.segment), fsc.O_WRONLY | fsc.O_CREAT, 0o644);
+        this.seg = { n: segNo, fh };
+      }
+      const fh = this.seg.fh;
+      await fh.writev([header, payload], loc.offset);
+      this.dirty.add(fh);
+      if (!this.sums) this.sums = await open(join(this.root, SUMS_FILE), fsc.O_WRONLY | fsc.O_CREAT, 0o644);
+      await this.sums.write(hash, 0, 32, n * 32);
+      this.dirty.add(this.sums);
+      if (n + 1 > this.blocks) this.blocks = n + 1;
+    } catch (e) {
+      this.fail(e, `writing block ${n}`);
+    }
+  }
+
+  /** Makes every written block durable. */
+  async sync(): Promise<void> {
+    if (!this.fsync) return;
+    try {
+      for (const fh of this.dirty) await fh.sync();
+      this.dirty.clear();
+    } catch (e) {
+      this.fail(e, "syncing");
+    }
+  }
+
+  /** Cuts the drive back to its first `n` blocks (resume after a crash). */
+  async truncateTo(n: number): Promise<void> {
+    await this.closeFiles();
+    const dir = join(this.root, BLOCKS_DIR);
+    const rec = BLOCK_HEADER_SIZE + this.blockSize;
+    try {
+      const names = (await readdir(dir)).filter((f) => /^\d{6}\.blk$/.test(f));
+      for (const f of names) {
+        const seg = Number(f.slice(0, 6));
+        const first = seg * BLOCKS_PER_SEGMENT;
+        if (first >= n) await rm(join(dir, f));
+        else if (first + BLOCKS_PER_SEGMENT > n) await truncate(join(dir, f), (n - first) * rec);
+      }
+      for (const f of await readdir(dir)) if (f.endsWith(".tmp")) await rm(join(dir, f));
+      const sums = join(this.root, SUMS_FILE);
+      await open(sums, fsc.O_WRONLY | fsc.O_CREAT, 0o644).then((fh) => fh.close());
+      await truncate(sums, n * 32);
+      this.blocks = n;
+    } catch (e) {
+      this.fail(e, "truncating after an interrupted run");
+    }
+  }
+
+  private async closeFiles(): Promise<void> {
+    if (this.seg) await this.seg.fh.close();
+    if (this.sums) await this.sums.close();
+    this.seg = null;
+    this.sums = null;
+    this.dirty.clear();
+  }
+
+  /** Syncs and closes open files. */
+  async close(): Promise<void> {
+    try {
+      await this.sync();
+    } finally {
+      await this.closeFiles();
+    }
+  }
+}
+
+/** fsyncs a directory so that renames in it are durable. */
+export async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, fsc.O_RDONLY);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

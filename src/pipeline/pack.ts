@@ -1,0 +1,709 @@
+import { randomBytes } from "node:crypto";
+import { type BigIntStats, constants as fsc } from "node:fs";
+import { open, readlink, rm, stat } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { Blake3Hasher } from "@napi-rs/blake-hash";
+import { Catalog, type EntryRow } from "../catalog/catalog.js";
+import { Chunker, chunkId, maybeCompress } from "../chunk/index.js";
+import { generateSigningKey, seal, sign } from "../crypto/index.js";
+import { FerryError } from "../errors.js";
+import {
+  BLOCK_HEADER_SIZE,
+  blocksOnDrive,
+  chunkAad,
+  DRIVE_DIR,
+  ENTRY_DIR,
+  ENTRY_FILE,
+  ENTRY_SYMLINK,
+  encodeEnd,
+  encodeEntry,
+  encodeEnvelope,
+  FLAG_ZSTD,
+  INDEX_PIECE_SIZE,
+  type IndexEntry,
+  indexAad,
+  indexHeader,
+  KEYS_DIR,
+  KIND_LABEL,
+  KIND_MANIFEST,
+  LABEL_FILE,
+  type LabelBody,
+  MANIFEST_FILE,
+  type ManifestBody,
+  type PackStats,
+  type SetLayout,
+  SUMS_FILE,
+} from "../format/index.js";
+import { DriveReader } from "./drive_reader.js";
+import { DriveWriter } from "./drive_writer.js";
+import { bundleFromJson, bundleToJson, deriveSetKeys, newBundle, type SetKeys, wrapBundle } from "./keys.js";
+import { buildLayout, type DriveSpec } from "./layout.js";
+import { StripeWriter } from "./stripe_writer.js";
+import { walk } from "./walk.js";
+
+/** Version string written into labels. */
+export const TOOL = "ferry 0.1.0";
+
+/** Options of {@link pack}. */
+export interface PackOptions {
+  /** Folder to pack. */
+  source: string;
+  /** Drives in order, each with its bag. */
+  drives: DriveSpec[];
+  /** Loss policy: `N`, `bag` or `bag+N`. */
+  tolerate: string;
+  /** age recipients (`age1…`) that may open the set. */
+  recipients?: string[];
+  /** Passphrase that may open the set. */
+  passphrase?: string;
+  /** scrypt work factor for the passphrase (default 18). */
+  scryptLogN?: number;
+  /** Origin catalog path (default `$FERRY_HOME/catalog.db` or `~/.local/share/ferry/catalog.db`). */
+  catalog?: string;
+  /** Payload bytes per block (default 1 MiB). */
+  blockSize?: number;
+  /** Chunk size bounds (default 256 KiB / 1 MiB / 4 MiB). */
+  chunk?: { minSize?: number; avgSize?: number; maxSize?: number };
+  /** fsync drives before recording progress (default true). false is unsafe: a crash can lose data. */
+  fsync?: boolean;
+  /** Log bytes between durable checkpoints (default 256 MiB). */
+  checkpointBytes?: number;
+  /** Progress and warnings. */
+  onEvent?: (e: PackEvent) => void;
+  /** Test hook: called after each checkpoint (crash tests kill the process here). */
+  onCheckpoint?: (stripes: number) => void;
+}
+
+/** Events pack reports while it runs. */
+export type PackEvent =
+  | { type: "start"; set: string; resumed: boolean; layout: SetLayout; description: string; overhead: number }
+  | { type: "skip"; path: string; reason: string }
+  | { type: "progress"; files: number; bytes: number; drives: { path: string; bag: string; bytes: number }[] }
+  | { type: "checkpoint"; stripes: number }
+  | { type: "warning"; message: string };
+
+/** What pack returns. */
+export interface PackResult {
+  set: string;
+  resumed: boolean;
+  alreadyComplete: boolean;
+  stats: PackStats;
+  layout: SetLayout;
+  skipped: { path: string; reason: string }[];
+  overhead: number;
+}
+
+/** Default catalog location. */
+export function defaultCatalogPath(env: NodeJS.ProcessEnv = process.env): string {
+  const home = env.FERRY_HOME ?? join(env.XDG_DATA_HOME ?? join(homedir(), ".local", "share"), "ferry");
+  return join(home, "catalog.db");
+}
+
+interface Secrets {
+  bundle: string;
+  signSecret: string;
+  keyFiles: Record<string, string>;
+  labelCreated: string;
+}
+
+interface PendingEntry {
+  row: EntryRow;
+  end: number;
+}
+
+interface PendingChunk {
+  id: Buffer;
+  offset: number;
+  stored: number;
+  plain: number;
+  flags: number;
+}
+
+const READ_SIZE = 4 << 20;
+
+/**
+ * Packs a folder onto the drives of a new set, or resumes the unfinished set the drives
+ * already belong to. Every drive ends with a signed label, wrapped keys, its blocks, a
+ * SUMS list and the signed manifest.
+ *
+ * @example
+ * const r = await pack({ source: "data", drives: [{ bag: "a", path: "/mnt/1" }, { bag: "b", path: "/mnt/2" }],
+ *   tolerate: "1", recipients: ["age1…"] });
+ */
+export async function pack(opts: PackOptions): Promise<PackResult> {
+  const source = resolve(opts.source);
+  try {
+    if (!(await stat(source)).isDirectory()) throw new Error("not a directory");
+  } catch {
+    throw new FerryError("E_NO_SOURCE", `source ${opts.source} is not a readable directory`, {
+      hint: "Pass the folder to pack",
+    });
+  }
+  const drives = opts.drives.map((d) => ({ bag: d.bag, path: resolve(d.path) }));
+  for (const d of drives) {
+    if (d.path === source || d.path.startsWith(`${source}/`) || source.startsWith(`${d.path}/${DRIVE_DIR}`)) {
+      throw new FerryError("E_USAGE", `drive ${d.path} is inside the source ${source}`, {
+        hint: "Drives must be outside the folder being packed",
+      });
+    }
+  }
+  const catalog = Catalog.open(opts.catalog ?? defaultCatalogPath());
+  try {
+    return await new Packer(opts, source, drives, catalog).run();
+  } finally {
+    catalog.close();
+  }
+}
+
+class Packer {
+  private setHex = "";
+  private setId = Buffer.alloc(16);
+  private layout!: SetLayout;
+  private keys!: SetKeys;
+  private signSecret!: Buffer;
+  private writers: DriveWriter[] = [];
+  private log!: StripeWriter;
+  private readonly pendingChunks = new Map<string, PendingChunk>();
+  private pendingEntries: PendingEntry[] = [];
+  private nextSeq = 0;
+  private lastCheckpointLog = 0;
+  private readonly stats: PackStats = {
+    files: 0,
+    dirs: 0,
+    symlinks: 0,
+    skipped: 0,
+    bytes: 0,
+    chunks: 0,
+    dedupChunks: 0,
+    storedBytes: 0,
+    compressedChunks: 0,
+  };
+  private readonly skipped: { path: string; reason: string }[] = [];
+  private readonly readBuf = Buffer.allocUnsafe(READ_SIZE);
+  private lastProgress = 0;
+  private readonly fsync: boolean;
+  private readonly checkpointBytes: number;
+
+  constructor(
+    private readonly opts: PackOptions,
+    private readonly source: string,
+    private readonly drives: DriveSpec[],
+    private readonly catalog: Catalog,
+  ) {
+    this.fsync = opts.fsync !== false;
+    this.checkpointBytes = opts.checkpointBytes ?? 256 << 20;
+  }
+
+  private emit(e: PackEvent): void {
+    this.opts.onEvent?.(e);
+  }
+
+  async run(): Promise<PackResult> {
+    const existing = await this.existingSet();
+    let resumed = false;
+    let overhead = 0;
+    let description = "";
+    if (existing) {
+      const row = this.catalog.getSet(existing)!;
+      this.setHex = existing;
+      this.layout = JSON.parse(row.layout) as SetLayout;
+      const opts = JSON.parse(row.options) as { overhead: number; description: string };
+      overhead = opts.overhead;
+      description = opts.description;
+      if (row.state === "complete") {
+        return {
+          set: existing,
+          resumed: false,
+          alreadyComplete: true,
+          stats: JSON.parse(row.stats ?? "{}") as PackStats,
+          layout: this.layout,
+          skipped: this.catalog.skipped(existing).map((s) => ({ path: s.path.toString(), reason: s.reason })),
+          overhead,
+        };
+      }
+      resumed = true;
+    } else {
+      const { layout, geometry } = buildLayout(
+        this.drives,
+        this.opts.tolerate,
+        this.opts.blockSize ?? 1 << 20,
+      );
+      this.layout = layout;
+      overhead = geometry.overhead;
+      description = geometry.description;
+      await this.createSet(geometry.overhead, geometry.description);
+    }
+    const row = this.catalog.getSet(this.setHex)!;
+    const secrets = JSON.parse(row.secrets) as Secrets;
+    this.setId = Buffer.from(this.setHex, "hex");
+    this.keys = deriveSetKeys(bundleFromJson(secrets.bundle));
+    this.signSecret = Buffer.from(secrets.signSecret, "hex");
+    this.nextSeq = row.next_seq;
+    this.emit({ type: "start", set: this.setHex, resumed, layout: this.layout, description, overhead });
+
+    this.writers = this.drives.map(
+      (d, i) => new DriveWriter(d.path, this.layout.drives[i]!, this.layout.blockSize, this.fsync),
+    );
+    await this.prepareDrives(row.stripes, secrets);
+    this.log = new StripeWriter(this.layout, this.setId, this.writers, row.stripes);
+    this.lastCheckpointLog = this.log.durableLength;
+    await this.refreshBudget();
+
+    try {
+      for await (const item of walk(this.source)) {
+        if (item.kind === "skip") {
+          this.skip(item.rel, item.reason);
+          continue;
+        }
+        const done = this.catalog.getEntry(this.setHex, item.rel);
+        const mtime = item.st.mtimeNs.toString();
+        if (
+          done &&
+          done.mtime_ns === mtime &&
+          done.size === (item.kind === "file" ? Number(item.st.size) : 0)
+        ) {
+          this.count(done.type, done.size);
+          continue;
+        }
+        if (item.kind === "dir") this.addEntry(ENTRY_DIR, item.rel, item.st, 0, null, null, [], 0);
+        else if (item.kind === "symlink") await this.packSymlink(item.rel, item.abs, item.st);
+        else await this.packFile(item.rel, item.abs);
+        this.progress(false);
+      }
+      await this.log.flush();
+      await this.checkpoint();
+      const index = await this.writeIndex();
+      await this.log.flush();
+      await this.checkpoint();
+      await this.finish(index);
+    } finally {
+      await Promise.allSettled(this.writers.map((w) => w.close()));
+    }
+    this.progress(true);
+    const skipped = this.catalog
+      .skipped(this.setHex)
+      .map((s) => ({ path: s.path.toString(), reason: s.reason }));
+    this.stats.skipped = skipped.length;
+    this.catalog.finishSet(this.setHex, this.stats);
+    return {
+      set: this.setHex,
+      resumed,
+      alreadyComplete: false,
+      stats: this.stats,
+      layout: this.layout,
+      skipped,
+      overhead,
+    };
+  }
+
+  /** The set the given drives already belong to, if any (resume), checked against the catalog. */
+  private async existingSet(): Promise<string | null> {
+    const found = new Map<string, { path: string; index: number }[]>();
+    for (const d of this.drives) {
+      let r: DriveReader;
+      try {
+        r = await DriveReader.open(d.path);
+      } catch (e) {
+        if (FerryError.is(e, "E_NOT_A_DRIVE")) continue;
+        throw e;
+      }
+      await r.close();
+      const list = found.get(r.label.body.set) ?? [];
+      list.push({ path: d.path, index: r.label.body.drive.index });
+      found.set(r.label.body.set, list);
+    }
+    if (found.size === 0) return null;
+    if (found.size > 1) {
+      throw new FerryError("E_DRIVE_IN_USE", `the drives hold ${found.size} different sets`, {
+        hint: "Use empty drives for a new set, or the drives of one unfinished set to resume it",
+      });
+    }
+    const [setHex, list] = [...found.entries()][0]!;
+    const row = this.catalog.getSet(setHex);
+    if (!row) {
+      throw new FerryError(
+        "E_DRIVE_IN_USE",
+        `drive ${list[0]!.path} holds set ${setHex.slice(0, 8)}, which this catalog does not know`,
+        {
+          hint: "Pass the --catalog that packed it to resume, or use empty drives (remove the ferry/ folder to reuse a drive)",
+        },
+      );
+    }
+    if (resolve(row.source) !== this.source) {
+      throw new FerryError(
+        "E_DRIVE_IN_USE",
+        `the drives hold set ${setHex.slice(0, 8)} packed from ${row.source}`,
+        {
+          hint: `Resume with the same source (${row.source}), or use empty drives`,
+        },
+      );
+    }
+    const layout = JSON.parse(row.layout) as SetLayout;
+    if (
+      layout.drives.length !== this.drives.length ||
+      layout.drives.some((s, i) => s.bag !== this.drives[i]!.bag)
+    ) {
+      throw new FerryError("E_USAGE", `set ${setHex.slice(0, 8)} was started with other drives or bags`, {
+        hint: "Rerun the exact same command (same --drive list, same order) to resume",
+      });
+    }
+    for (const f of list) {
+      if (this.drives[f.index]?.path !== f.path) {
+        throw new FerryError(
+          "E_USAGE",
+          `drive ${f.path} is drive ${f.index} of the set but was given in another place`,
+          {
+            hint: "Give the drives in the same order as the first run",
+          },
+        );
+      }
+    }
+    if (list.length < this.drives.length && row.stripes > 0) {
+      const missing = this.drives.filter((d) => !list.some((f) => f.path === d.path)).map((d) => d.path);
+      throw new FerryError(
+        "E_DRIVE_IO",
+        `drive ${missing[0]} lost its ferry data while the set was being packed`,
+        {
+          hint: "Mount the drive that was used, or restore its ferry/ folder, then rerun",
+        },
+      );
+    }
+    return setHex;
+  }
+
+  private async createSet(overhead: number, description: string): Promise<void> {
+    this.setHex = randomBytes(16).toString("hex");
+    const sk = generateSigningKey();
+    const bundle = newBundle(this.setHex, sk.publicKey.toString("hex"));
+    const wrapped = wrapBundle(bundle, {
+      ...(this.opts.recipients ? { recipients: this.opts.recipients } : {}),
+      ...(this.opts.passphrase !== undefined ? { passphrase: this.opts.passphrase } : {}),
+      ...(this.opts.scryptLogN ? { scryptLogN: this.opts.scryptLogN } : {}),
+    });
+    const secrets: Secrets = {
+      bundle: bundleToJson(bundle),
+      signSecret: sk.secretKey.toString("hex"),
+      keyFiles: Object.fromEntries([...wrapped].map(([k, v]) => [k, v.toString("base64")])),
+      labelCreated: new Date().toISOString(),
+    };
+    this.catalog.createSet(
+      this.setHex,
+      this.source,
+      JSON.stringify(this.layout),
+      JSON.stringify(secrets),
+      JSON.stringify({ overhead, description, tolerate: this.opts.tolerate }),
+    );
+  }
+
+  private async prepareDrives(stripes: number, secrets: Secrets): Promise<void> {
+    const keyNames = Object.keys(secrets.keyFiles).map((n) => `${KEYS_DIR}/${n}`);
+    await Promise.all(
+      this.writers.map(async (w) => {
+        await w.prepare();
+        await w.truncateTo(blocksOnDrive(this.layout, w.slot.group, stripes));
+        await rm(join(w.root, MANIFEST_FILE), { force: true });
+        for (const [name, b64] of Object.entries(secrets.keyFiles)) {
+          await w.writeFileAtomic(`${KEYS_DIR}/${name}`, Buffer.from(b64, "base64"));
+        }
+        const body: LabelBody = {
+          format: 1,
+          set: this.setHex,
+          created: secrets.labelCreated,
+          tool: TOOL,
+          drive: w.slot,
+          layout: this.layout,
+          signPub: this.keys.bundle.signPub,
+          keys: keyNames,
+        };
+        await w.writeFileAtomic(
+          LABEL_FILE,
+          encodeEnvelope(KIND_LABEL, body, (m) => sign(this.signSecret, m)),
+        );
+      }),
+    );
+  }
+
+  private async refreshBudget(): Promise<void> {
+    const rec = BLOCK_HEADER_SIZE + this.layout.blockSize + 32;
+    const reserve = 4 << 20; // room for the manifest, label and a little slack
+    this.log.budget = await Promise.all(
+      this.writers.map(async (w) => Math.max(0, Math.floor(((await w.freeBytes()) - reserve) / rec))),
+    );
+  }
+
+  private count(type: number, size: number): void {
+    if (type === ENTRY_DIR) this.stats.dirs++;
+    else if (type === ENTRY_SYMLINK) this.stats.symlinks++;
+    else {
+      this.stats.files++;
+      this.stats.bytes += size;
+    }
+  }
+
+  private skip(rel: Buffer, reason: string): void {
+    const path = rel.length ? rel.toString() : ".";
+    this.catalog.putSkipped(this.setHex, rel.length ? rel : Buffer.from("."), reason);
+    this.emit({ type: "skip", path, reason });
+  }
+
+  private addEntry(
+    type: number,
+    rel: Buffer,
+    st: { mode: bigint; uid: bigint; gid: bigint; mtimeNs: bigint },
+    size: number,
+    hash: Buffer | null,
+    target: Buffer | null,
+    chunkIds: Buffer[],
+    end: number,
+  ): void {
+    this.pendingEntries.push({
+      row: {
+        path: rel,
+        seq: this.nextSeq++,
+        type,
+        mode: Number(st.mode & 0o7777n),
+        uid: Number(st.uid),
+        gid: Number(st.gid),
+        mtime_ns: st.mtimeNs.toString(),
+        size,
+        hash,
+        target,
+        chunk_ids: type === ENTRY_FILE ? Buffer.concat(chunkIds) : null,
+      },
+      end,
+    });
+    this.count(type, size);
+  }
+
+  private async packSymlink(rel: Buffer, abs: Buffer, st: Parameters<Packer["addEntry"]>[2]): Promise<void> {
+    let target: Buffer;
+    try {
+      target = (await readlink(abs, { encoding: "buffer" })) as Buffer;
+    } catch (e) {
+      this.skip(rel, `cannot read symlink: ${(e as NodeJS.ErrnoException).code ?? e}`);
+      return;
+    }
+    this.addEntry(ENTRY_SYMLINK, rel, st, 0, null, target, [], 0);
+  }
+
+  private async packFile(rel: Buffer, abs: Buffer): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      let fh: Awaited<ReturnType<typeof open>>;
+      try {
+        fh = await open(abs, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+      } catch (e) {
+        this.skip(rel, `unreadable: ${(e as NodeJS.ErrnoException).code ?? e}`);
+        return;
+      }
+      let ids: Buffer[] = [];
+      let end = 0;
+      let size = 0;
+      let before: BigIntStats;
+      let after: BigIntStats;
+      const hasher = new Blake3Hasher();
+      try {
+        before = await fh.stat({ bigint: true });
+        const chunker = new Chunker(this.opts.chunk);
+        for (;;) {
+          const { bytesRead } = await fh.read(this.readBuf, 0, READ_SIZE, null);
+          if (bytesRead === 0) break;
+          const data = this.readBuf.subarray(0, bytesRead);
+          hasher.update(data);
+          size += bytesRead;
+          for (const c of chunker.push(data)) end = Math.max(end, await this.packChunk(c, ids));
+        }
+        for (const c of chunker.finish()) end = Math.max(end, await this.packChunk(c, ids));
+        after = await fh.stat({ bigint: true });
+      } catch (e) {
+        if (FerryError.is(e)) throw e;
+        this.skip(rel, `read failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        return;
+      } finally {
+        await fh.close();
+      }
+      const stable =
+        before.size === after.size &&
+        before.mtimeNs === after.mtimeNs &&
+        before.ctimeNs === after.ctimeNs &&
+        BigInt(size) === after.size;
+      if (!stable) {
+        ids = [];
+        continue;
+      }
+      this.addEntry(ENTRY_FILE, rel, after, size, hasher.digestBuffer(), null, ids, end);
+      return;
+    }
+    this.skip(rel, "changed while being read (3 tries); pack it again when it is stable");
+  }
+
+  /** Dedups, compresses, seals and appends one chunk; returns the log end of its bytes. */
+  private async packChunk(plain: Buffer, ids: Buffer[]): Promise<number> {
+    const id = chunkId(this.keys.idKey, plain);
+    ids.push(id);
+    this.stats.chunks++;
+    const key = id.toString("hex");
+    const pend = this.pendingChunks.get(key);
+    if (pend) {
+      this.stats.dedupChunks++;
+      return pend.offset + pend.stored;
+    }
+    const known = this.catalog.getChunk(this.setHex, id);
+    if (known) {
+      this.stats.dedupChunks++;
+      return known.offset + known.stored;
+    }
+    const c = maybeCompress(plain);
+    const flags = c.compressed ? FLAG_ZSTD : 0;
+    if (c.compressed) this.stats.compressedChunks++;
+    const sealed = seal(this.keys.chunkKey, c.data, chunkAad(this.setId, id, flags, plain.length));
+    const offset = await this.log.append(sealed);
+    this.stats.storedBytes += sealed.length;
+    this.pendingChunks.set(key, { id, offset, stored: sealed.length, plain: plain.length, flags });
+    if (this.log.durableLength - this.lastCheckpointLog >= this.checkpointBytes) await this.checkpoint();
+    return offset + sealed.length;
+  }
+
+  /** Makes written stripes durable and records in the catalog what they hold. */
+  private async checkpoint(): Promise<void> {
+    await Promise.all(this.writers.map((w) => w.sync()));
+    const durable = this.log.durableLength;
+    const chunks: PendingChunk[] = [];
+    for (const [k, c] of this.pendingChunks) {
+      if (c.offset + c.stored <= durable) {
+        chunks.push(c);
+        this.pendingChunks.delete(k);
+      }
+    }
+    const ready = this.pendingEntries.filter((e) => e.end <= durable);
+    this.pendingEntries = this.pendingEntries.filter((e) => e.end > durable);
+    this.catalog.commit(
+      this.setHex,
+      { stripes: this.log.stripes, logLength: durable, nextSeq: this.nextSeq },
+      chunks,
+      ready.map((e) => e.row),
+    );
+    this.lastCheckpointLog = durable;
+    this.emit({ type: "checkpoint", stripes: this.log.stripes });
+    this.opts.onCheckpoint?.(this.log.stripes);
+    await this.refreshBudget();
+  }
+
+  /** Streams the index from the catalog into sealed pieces appended to the log. */
+  private async writeIndex(): Promise<{ pieces: [number, number, number, number][]; entries: number }> {
+    const pieces: [number, number, number, number][] = [];
+    let buf = Buffer.allocUnsafe(INDEX_PIECE_SIZE);
+    let fill = 0;
+    const flushPiece = async () => {
+      if (fill === 0) return;
+      const plain = buf.subarray(0, fill);
+      const c = maybeCompress(plain);
+      const flags = c.compressed ? FLAG_ZSTD : 0;
+      const sealed = seal(this.keys.indexKey, c.data, indexAad(this.setId, pieces.length, flags, fill));
+      const offset = await this.log.append(sealed);
+      pieces.push([offset, sealed.length, fill, flags]);
+      buf = Buffer.allocUnsafe(INDEX_PIECE_SIZE);
+      fill = 0;
+    };
+    const put = async (bytes: Buffer) => {
+      let o = 0;
+      while (o < bytes.length) {
+        const n = Math.min(INDEX_PIECE_SIZE - fill, bytes.length - o);
+        bytes.copy(buf, fill, o, o + n);
+        fill += n;
+        o += n;
+        if (fill === INDEX_PIECE_SIZE) await flushPiece();
+      }
+    };
+    await put(indexHeader());
+    let entries = 0;
+    const rows: EntryRow[] = [];
+    const drain = async () => {
+      for (const r of rows) {
+        await put(encodeEntry(this.toEntry(r)));
+        entries++;
+      }
+      rows.length = 0;
+    };
+    for (const r of this.catalog.entries(this.setHex)) {
+      rows.push(r);
+      if (rows.length >= 256) await drain();
+    }
+    await drain();
+    await put(encodeEnd(entries));
+    await flushPiece();
+    return { pieces, entries };
+  }
+
+  private toEntry(r: EntryRow): IndexEntry {
+    const base = { path: r.path, mode: r.mode, uid: r.uid, gid: r.gid, mtimeNs: BigInt(r.mtime_ns) };
+    if (r.type === ENTRY_DIR) return { type: ENTRY_DIR, ...base };
+    if (r.type === ENTRY_SYMLINK) return { type: ENTRY_SYMLINK, ...base, target: r.target! };
+    const ids = r.chunk_ids ?? Buffer.alloc(0);
+    const chunks = [];
+    for (let o = 0; o < ids.length; o += 32) {
+      const id = ids.subarray(o, o + 32);
+      const c = this.catalog.getChunk(this.setHex, id);
+      if (!c) throw new FerryError("E_CATALOG", `catalog lost chunk ${id.toString("hex")} of ${r.path}`);
+      chunks.push({ id, offset: c.offset, storedLength: c.stored, plainLength: c.plain, flags: c.flags });
+    }
+    return { type: ENTRY_FILE, ...base, size: r.size, hash: r.hash!, chunks };
+  }
+
+  private async finish(index: {
+    pieces: [number, number, number, number][];
+    entries: number;
+  }): Promise<void> {
+    const drives = await Promise.all(
+      this.writers.map(async (w) => {
+        const r = await DriveReader.open(w.path);
+        const sums = (await r.sumsFile()) ?? Buffer.alloc(0);
+        await r.close();
+        const blocks = blocksOnDrive(this.layout, w.slot.group, this.log.stripes);
+        if (sums.length !== blocks * 32) {
+          throw new FerryError(
+            "E_DRIVE_IO",
+            `drive ${w.path}: ${SUMS_FILE} has ${sums.length / 32} entries, expected ${blocks}`,
+          );
+        }
+        return { index: w.slot.index, blocks, sums: blake3Hex(sums) };
+      }),
+    );
+    this.stats.skipped = this.catalog.skipped(this.setHex).length;
+    const body: ManifestBody = {
+      format: 1,
+      set: this.setHex,
+      state: "complete",
+      finished: new Date().toISOString(),
+      stripes: this.log.stripes,
+      logLength: this.log.position,
+      index,
+      drives,
+      stats: this.stats,
+    };
+    const bytes = encodeEnvelope(KIND_MANIFEST, body, (m) => sign(this.signSecret, m));
+    await Promise.all(this.writers.map((w) => w.writeFileAtomic(MANIFEST_FILE, bytes)));
+  }
+
+  private progress(force: boolean): void {
+    const now = Date.now();
+    if (!force && now - this.lastProgress < 250) return;
+    this.lastProgress = now;
+    this.emit({
+      type: "progress",
+      files: this.stats.files,
+      bytes: this.stats.bytes,
+      drives: this.writers.map((w, i) => ({
+        path: w.path,
+        bag: w.slot.bag,
+        bytes: this.log?.written[i] ?? 0,
+      })),
+    });
+  }
+}
+
+function blake3Hex(b: Buffer): string {
+  const h = new Blake3Hasher();
+  h.update(b);
+  return h.digestBuffer().toString("hex");
+}

@@ -1,0 +1,402 @@
+import { constants as fsc } from "node:fs";
+import {
+  chmod,
+  lchown,
+  lstat,
+  lutimes,
+  mkdir,
+  open,
+  readFile,
+  rename,
+  rm,
+  symlink,
+  writeFile,
+} from "node:fs/promises";
+import { resolve } from "node:path";
+import { Blake3Hasher } from "@napi-rs/blake-hash";
+import { chunkId, decompress } from "../chunk/index.js";
+import { open as aeadOpen } from "../crypto/index.js";
+import { FerryError } from "../errors.js";
+import {
+  type ChunkRef,
+  chunkAad,
+  ENTRY_DIR,
+  ENTRY_FILE,
+  ENTRY_SYMLINK,
+  FLAG_ZSTD,
+  type FileEntry,
+  type IndexEntry,
+  IndexParser,
+  indexAad,
+} from "../format/index.js";
+import { globMatcher } from "./glob.js";
+import type { Unlock } from "./keys.js";
+import { type OpenedSet, openSet, StripeReader } from "./open_set.js";
+
+/** Options of {@link unpack}. */
+export interface UnpackOptions {
+  /** Paths of the drives at hand (any recoverable subset). */
+  drives: string[];
+  /** Target folder (created if missing). */
+  to: string;
+  unlock: Unlock;
+  /** Restore only entries whose path matches one of these globs (`*`, `**`, `?`). */
+  only?: string[];
+  onEvent?: (e: UnpackEvent) => void;
+}
+
+export type UnpackEvent =
+  | { type: "start"; set: string; files: number; bytes: number; drivesPresent: number; drivesTotal: number }
+  | { type: "progress"; files: number; bytes: number; totalBytes: number }
+  | { type: "lost"; path: string; reason: string };
+
+/** What unpack returns. */
+export interface UnpackResult {
+  set: string;
+  files: number;
+  dirs: number;
+  symlinks: number;
+  bytes: number;
+  /** Stripes rebuilt from parity. */
+  repairedStripes: number;
+  /** Blocks found missing or damaged while reading. */
+  badBlocks: number;
+  /** Files that could not be restored (too much damage), with why. */
+  lost: { path: string; reason: string }[];
+  /** True when this run continued an interrupted one. */
+  resumed: boolean;
+}
+
+interface Journal {
+  set: string;
+  pass: number;
+  done: number;
+}
+
+const SLASH = 0x2f;
+
+/**
+ * Checks an untrusted relative path from the index: `/`-separated, no empty, `.` or `..`
+ * component, no NUL, not absolute. Returns its components.
+ */
+export function checkRelPath(p: Buffer): Buffer[] {
+  const fail = (why: string): never => {
+    throw new FerryError("E_UNSAFE_PATH", `index entry ${JSON.stringify(p.toString())} ${why}`, {
+      hint: "The set's index is hostile or corrupt; nothing outside the target was written",
+    });
+  };
+  if (p.length === 0) fail("is empty");
+  if (p[0] === SLASH) fail("is an absolute path");
+  if (p.includes(0)) fail("contains a NUL byte");
+  const parts: Buffer[] = [];
+  let start = 0;
+  for (let i = 0; i <= p.length; i++) {
+    if (i === p.length || p[i] === SLASH) {
+      const c = p.subarray(start, i);
+      if (c.length === 0) fail("has an empty component");
+      if (c.length === 1 && c[0] === 0x2e) fail("has a '.' component");
+      if (c.length === 2 && c[0] === 0x2e && c[1] === 0x2e) fail("has a '..' component");
+      parts.push(c);
+      start = i + 1;
+    }
+  }
+  return parts;
+}
+
+/**
+ * Restores a set into a folder from any recoverable subset of its drives: rebuilds missing
+ * blocks from parity, checks every chunk (AEAD, keyed id) and every file hash, restores
+ * modes, mtimes, symlinks and empty folders, and resumes after an interruption.
+ *
+ * @example
+ * const r = await unpack({ drives: ["/mnt/a", "/mnt/b"], to: "out", unlock: { identities: [id] } });
+ */
+export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
+  const set = await openSet(opts.drives, { unlock: opts.unlock });
+  const reader = new StripeReader(set);
+  try {
+    return await new Unpacker(set, reader, opts).run();
+  } finally {
+    await reader.close();
+  }
+}
+
+/**
+ * Streams the decrypted index of a set, entry by entry (bounded memory).
+ *
+ * @example
+ * for await (const e of readIndex(set, reader)) console.log(e.path.toString());
+ */
+export async function* readIndex(set: OpenedSet, reader: StripeReader): AsyncGenerator<IndexEntry> {
+  if (!set.keys || !set.manifest) throw new FerryError("E_INTERNAL", "readIndex needs keys and a manifest");
+  const parser = new IndexParser();
+  const pieces = set.manifest.index.pieces;
+  for (let i = 0; i < pieces.length; i++) {
+    const [offset, stored, plainLen, flags] = pieces[i]!;
+    const sealed = await reader.readLog(offset, stored);
+    let plain = aeadOpen(set.keys.indexKey, sealed, indexAad(set.setId, i, flags, plainLen));
+    if (flags & FLAG_ZSTD) plain = decompress(plain, plainLen);
+    else if (plain.length !== plainLen)
+      throw new FerryError("E_CORRUPT", `index piece ${i} has the wrong length`);
+    yield* parser.push(plain);
+  }
+  parser.end();
+}
+
+/**
+ * Reads, decrypts and checks one chunk. Throws E_DECRYPT (wrong key or tampered data) or
+ * E_CORRUPT (id mismatch) before returning any plaintext.
+ */
+export async function readChunk(set: OpenedSet, reader: StripeReader, ref: ChunkRef): Promise<Buffer> {
+  const keys = set.keys!;
+  const sealed = await reader.readLog(ref.offset, ref.storedLength);
+  let plain = aeadOpen(keys.chunkKey, sealed, chunkAad(set.setId, ref.id, ref.flags, ref.plainLength));
+  if (ref.flags & FLAG_ZSTD) plain = decompress(plain, ref.plainLength);
+  if (plain.length !== ref.plainLength || !chunkId(keys.idKey, plain).equals(ref.id)) {
+    throw new FerryError("E_CORRUPT", `chunk ${ref.id.toString("hex").slice(0, 16)} does not match its id`, {
+      hint: "The set was tampered with",
+    });
+  }
+  return plain;
+}
+
+class Unpacker {
+  private root!: Buffer;
+  private readonly safeDirs = new Set<string>();
+  private journalPath = "";
+  private journal: Journal = { set: "", pass: 1, done: 0 };
+  private lastSave = 0;
+  private readonly result: UnpackResult;
+  private readonly match: ((p: string) => boolean) | null;
+  private lastProgress = 0;
+  private readonly isRoot = process.getuid?.() === 0;
+
+  constructor(
+    private readonly set: OpenedSet,
+    private readonly reader: StripeReader,
+    private readonly opts: UnpackOptions,
+  ) {
+    this.result = {
+      set: set.setHex,
+      files: 0,
+      dirs: 0,
+      symlinks: 0,
+      bytes: 0,
+      repairedStripes: 0,
+      badBlocks: 0,
+      lost: [],
+      resumed: false,
+    };
+    this.match = opts.only?.length ? globMatcher(opts.only) : null;
+  }
+
+  async run(): Promise<UnpackResult> {
+    const to = resolve(this.opts.to);
+    try {
+      await mkdir(to, { recursive: true });
+      const st = await lstat(to);
+      if (!st.isDirectory()) throw new Error("not a directory");
+    } catch (e) {
+      throw new FerryError("E_TARGET", `cannot use ${to} as the unpack target: ${(e as Error).message}`, {
+        hint: "Pass a folder you can write to",
+      });
+    }
+    this.root = Buffer.from(to);
+    this.journalPath = `${to}/.ferry-unpack-${this.set.setHex.slice(0, 16)}.json`;
+    await this.loadJournal();
+    const stats = this.set.manifest!.stats;
+    const present = this.set.drives.filter(Boolean).length;
+    this.opts.onEvent?.({
+      type: "start",
+      set: this.set.setHex,
+      files: stats.files,
+      bytes: stats.bytes,
+      drivesPresent: present,
+      drivesTotal: this.set.layout.drives.length,
+    });
+    // Pass 1: folders and files. Pass 2: symlinks (after every file, so no file is ever
+    // written through a link). Pass 3: folder modes and times (after their contents).
+    for (let pass = this.journal.pass; pass <= 3; pass++) {
+      let ordinal = 0;
+      for await (const e of readIndex(this.set, this.reader)) {
+        const skip = pass === this.journal.pass && ordinal < this.journal.done;
+        ordinal++;
+        if (this.match && !this.match(e.path.toString())) continue;
+        if (pass === 1) await this.pass1(e, skip);
+        else if (pass === 2 && e.type === ENTRY_SYMLINK && !skip) await this.restoreSymlink(e);
+        else if (pass === 3 && e.type === ENTRY_DIR && !skip) await this.dirMeta(e);
+        await this.saveJournal(pass, ordinal, false);
+      }
+      await this.saveJournal(pass + 1, 0, true);
+    }
+    await rm(this.journalPath, { force: true });
+    this.result.repairedStripes = this.reader.repairedStripes;
+    this.result.badBlocks = this.reader.bad.length;
+    this.progress(true);
+    return this.result;
+  }
+
+  private async loadJournal(): Promise<void> {
+    this.journal = { set: this.set.setHex, pass: 1, done: 0 };
+    try {
+      const j = JSON.parse(await readFile(this.journalPath, "utf8")) as Journal;
+      if (j.set === this.set.setHex && Number.isInteger(j.pass) && Number.isInteger(j.done)) {
+        this.journal = j;
+        this.result.resumed = true;
+      }
+    } catch {
+      // no journal: a fresh run
+    }
+  }
+
+  private async saveJournal(pass: number, done: number, force: boolean): Promise<void> {
+    const now = Date.now();
+    if (!force && now - this.lastSave < 500) return;
+    this.lastSave = now;
+    const tmp = `${this.journalPath}.tmp`;
+    await writeFile(tmp, JSON.stringify({ set: this.set.setHex, pass, done }));
+    await rename(tmp, this.journalPath);
+  }
+
+  /** Absolute path for an entry, after checking it and every parent on disk. */
+  private async target(rel: Buffer, createParents: boolean): Promise<Buffer> {
+    const parts = checkRelPath(rel);
+    let cur = this.root;
+    for (let i = 0; i < parts.length - 1; i++) {
+      cur = Buffer.concat([cur, Buffer.from("/"), parts[i]!]);
+      const key = cur.toString("latin1");
+      if (this.safeDirs.has(key)) continue;
+      await this.ensureDir(cur, createParents, rel);
+      if (this.safeDirs.size > 4096) this.safeDirs.clear();
+      this.safeDirs.add(key);
+    }
+    return Buffer.concat([cur, Buffer.from("/"), parts[parts.length - 1]!]);
+  }
+
+  private async ensureDir(p: Buffer, create: boolean, rel: Buffer): Promise<void> {
+    try {
+      const st = await lstat(p);
+      if (st.isDirectory()) return;
+      throw new FerryError(
+        "E_UNSAFE_PATH",
+        `index entry ${JSON.stringify(rel.toString())} has a parent that is ${st.isSymbolicLink() ? "a symlink" : "not a folder"}`,
+        {
+          hint: "Nothing is written through links; unpack into an empty folder or remove the conflicting entry",
+        },
+      );
+    } catch (e) {
+      if (FerryError.is(e) || (e as NodeJS.ErrnoException).code !== "ENOENT" || !create) throw e;
+    }
+    await mkdir(p, { mode: 0o700 });
+  }
+
+  private async pass1(e: IndexEntry, skip: boolean): Promise<void> {
+    if (e.type === ENTRY_DIR) {
+      const p = await this.target(e.path, true);
+      await this.ensureDir(p, true, e.path);
+      this.safeDirs.add(p.toString("latin1"));
+      this.result.dirs++;
+      return;
+    }
+    if (e.type !== ENTRY_FILE) return;
+    const p = await this.target(e.path, true);
+    if (skip) {
+      try {
+        const st = await lstat(p);
+        if (st.isFile() && st.size === e.size) {
+          this.result.files++;
+          this.result.bytes += e.size;
+          return;
+        }
+      } catch {
+        // missing: restore it again
+      }
+    }
+    await this.restoreFile(e, p);
+  }
+
+  private async restoreFile(e: FileEntry, p: Buffer): Promise<void> {
+    const slash = p.lastIndexOf(SLASH);
+    const tmp = Buffer.concat([p.subarray(0, slash + 1), Buffer.from(`.ferry-tmp-${process.pid}`)]);
+    const fh = await open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW, 0o600);
+    let ok = false;
+    try {
+      const hasher = new Blake3Hasher();
+      let pos = 0;
+      for (const ref of e.chunks) {
+        let plain: Buffer;
+        try {
+          plain = await readChunk(this.set, this.reader, ref);
+        } catch (err) {
+          if (FerryError.is(err, "E_UNRECOVERABLE")) {
+            const reason = err.message;
+            this.result.lost.push({ path: e.path.toString(), reason });
+            this.opts.onEvent?.({ type: "lost", path: e.path.toString(), reason });
+            return;
+          }
+          throw err;
+        }
+        hasher.update(plain);
+        await fh.write(plain, 0, plain.length, pos);
+        pos += plain.length;
+        this.result.bytes += plain.length;
+        this.progress(false);
+      }
+      if (!hasher.digestBuffer().equals(e.hash)) {
+        throw new FerryError("E_CORRUPT", `file ${e.path.toString()} does not match its recorded hash`, {
+          hint: "The set was tampered with",
+        });
+      }
+      await fh.chmod(e.mode & 0o7777);
+      if (this.isRoot) await fh.chown(e.uid, e.gid);
+      const t = Number(e.mtimeNs) / 1e9;
+      await fh.utimes(t, t);
+      ok = true;
+    } finally {
+      await fh.close();
+      if (!ok) await rm(tmp, { force: true });
+    }
+    await rename(tmp, p);
+    this.result.files++;
+  }
+
+  private async restoreSymlink(e: IndexEntry & { type: typeof ENTRY_SYMLINK }): Promise<void> {
+    const p = await this.target(e.path, true);
+    try {
+      const st = await lstat(p);
+      if (st.isDirectory()) {
+        throw new FerryError("E_UNSAFE_PATH", `symlink ${e.path.toString()} would replace a folder`);
+      }
+      await rm(p);
+    } catch (err) {
+      if (FerryError.is(err) || (err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+    await symlink(e.target, p);
+    if (this.isRoot) await lchown(p, e.uid, e.gid).catch(() => undefined);
+    const t = Number(e.mtimeNs) / 1e9;
+    await lutimes(p, t, t).catch(() => undefined);
+    this.result.symlinks++;
+  }
+
+  private async dirMeta(e: IndexEntry): Promise<void> {
+    const p = await this.target(e.path, false);
+    const st = await lstat(p);
+    if (!st.isDirectory()) return;
+    await chmod(p, e.mode & 0o7777);
+    if (this.isRoot) await lchown(p, e.uid, e.gid);
+    const t = Number(e.mtimeNs) / 1e9;
+    await lutimes(p, t, t);
+  }
+
+  private progress(force: boolean): void {
+    const now = Date.now();
+    if (!force && now - this.lastProgress < 250) return;
+    this.lastProgress = now;
+    this.opts.onEvent?.({
+      type: "progress",
+      files: this.result.files,
+      bytes: this.result.bytes,
+      totalBytes: this.set.manifest?.stats.bytes ?? 0,
+    });
+  }
+}

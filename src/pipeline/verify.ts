@@ -1,0 +1,454 @@
+import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+import { Blake3Hasher } from "@napi-rs/blake-hash";
+import { FerryError } from "../errors.js";
+import {
+  BLOCK_HEADER_SIZE,
+  BLOCKS_DIR,
+  BLOCKS_PER_SEGMENT,
+  blockLocation,
+  blocksOnDrive,
+  checkBlock,
+  DRIVE_DIR,
+  ENTRY_FILE,
+  stripeDataSize,
+} from "../format/index.js";
+import type { DriveReader } from "./drive_reader.js";
+import type { Unlock } from "./keys.js";
+import { type OpenedSet, openSet, StripeReader } from "./open_set.js";
+import { readChunk, readIndex } from "./unpack.js";
+
+/** Options of {@link verify}. */
+export interface VerifyOptions {
+  /** Drive paths at hand (any subset of the set). */
+  drives: string[];
+  /** Read and check every block (default: quick — labels, signatures, sizes). */
+  full?: boolean;
+  /** With a key, also name lost files and (with full) check every chunk decrypts. */
+  unlock?: Unlock | undefined;
+  /** Where a full run records progress so it can resume; null disables (default: ~/.cache/ferry). */
+  statePath?: string | null;
+  /** Ignore recorded progress and start over. */
+  restart?: boolean;
+  onEvent?: (e: VerifyEvent) => void;
+}
+
+export type VerifyEvent =
+  | { type: "start"; set: string; full: boolean; blocks: number; resumedBlocks: number }
+  | {
+      type: "progress";
+      checked: number;
+      total: number;
+      drives: { path: string; checked: number; total: number }[];
+    };
+
+/** Health of one drive of the set. */
+export interface DriveReport {
+  index: number;
+  bag: string;
+  id: string;
+  path: string | null;
+  present: boolean;
+  /** Blocks the drive should hold. */
+  blocks: number;
+  ok: number;
+  damaged: number;
+  missing: number;
+  /** Blocks not read (quick mode). */
+  unchecked: number;
+  problems: string[];
+}
+
+/** The verdict of {@link verify}. */
+export interface VerifyReport {
+  set: string;
+  mode: "quick" | "full";
+  layout: { k: number; m: number; groups: number; tolerate: string; blockSize: number };
+  drives: DriveReport[];
+  bags: { bag: string; drives: number; present: number; ok: number; damaged: number; missing: number }[];
+  stripes: number;
+  degradedStripes: number;
+  unrecoverableStripes: number;
+  /** Every stripe can be rebuilt from what is at hand. */
+  recoverable: boolean;
+  /** Files that would be lost; null when not computed (no key given, or nothing lost). */
+  lostFiles: string[] | null;
+  /** With a key and --full: chunks decrypted and checked, and files that failed. */
+  decrypt: { files: number; chunks: number; failed: { path: string; reason: string }[] } | null;
+  repairPlan: string[];
+  status: "healthy" | "degraded" | "loss";
+  /** 0 healthy, 3 damaged but recoverable, 4 data would be lost. */
+  exitCode: 0 | 3 | 4;
+}
+
+interface DriveState {
+  checked: number;
+  ok: number;
+  damaged: number;
+  missing: number;
+  bad: string; // base64 bitmap of bad blocks
+  problems: string[];
+}
+
+interface StateFile {
+  set: string;
+  drives: Record<string, DriveState>;
+}
+
+/** Default place of verify's resume state for a set. */
+export function defaultVerifyStatePath(setHex: string, env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CACHE_HOME ?? join(homedir(), ".cache");
+  return join(base, "ferry", `verify-${setHex}.json`);
+}
+
+/**
+ * Checks a set from any subset of its drives and says exactly what is damaged, whether
+ * everything is still recoverable, which files would be lost, and what to re-ship.
+ *
+ * @example
+ * const r = await verify({ drives: ["/mnt/a", "/mnt/b"], full: true });
+ * process.exitCode = r.exitCode;
+ */
+export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
+  const set = await openSet(opts.drives, { unlock: opts.unlock });
+  const reader = new StripeReader(set);
+  try {
+    return await run(set, reader, opts);
+  } finally {
+    await reader.close();
+  }
+}
+
+function bitmapGet(b: Uint8Array, n: number): boolean {
+  return ((b[n >> 3] ?? 0) & (1 << (n & 7))) !== 0;
+}
+function bitmapSet(b: Uint8Array, n: number): void {
+  b[n >> 3]! |= 1 << (n & 7);
+}
+
+async function run(set: OpenedSet, reader: StripeReader, opts: VerifyOptions): Promise<VerifyReport> {
+  const { layout } = set;
+  const manifest = set.manifest!;
+  const full = opts.full === true;
+  const bitmaps: Uint8Array[] = [];
+  const reports: DriveReport[] = layout.drives.map((slot) => {
+    const blocks = blocksOnDrive(layout, slot.group, manifest.stripes);
+    bitmaps[slot.index] = new Uint8Array(Math.ceil(blocks / 8));
+    const d = set.drives[slot.index];
+    return {
+      index: slot.index,
+      bag: slot.bag,
+      id: slot.id,
+      path: d?.path ?? null,
+      present: !!d,
+      blocks,
+      ok: 0,
+      damaged: 0,
+      missing: d ? 0 : blocks,
+      unchecked: 0,
+      problems: d ? [] : ["drive not at hand"],
+    };
+  });
+  for (const p of set.manifestProblems) {
+    const r = reports.find((x) => x.path === p.path);
+    r?.problems.push(p.problem);
+  }
+
+  // Checks that need no block reads: SUMS against the manifest, segment sizes.
+  for (const r of reports) {
+    const d = set.drives[r.index];
+    if (!d) continue;
+    const want = manifest.drives[r.index];
+    const sums = await d.sumsFile();
+    if (!sums) r.problems.push("SUMS file missing");
+    else if (!want || sums.length !== want.blocks * 32 || blake3Hex(sums) !== want.sums) {
+      r.problems.push("SUMS file does not match the manifest (damaged or replaced)");
+    }
+    if (!full) {
+      const present = await presentBlocks(d, r.blocks, layout.blockSize);
+      for (let n = present; n < r.blocks; n++) bitmapSet(bitmaps[r.index]!, n);
+      r.missing = r.blocks - present;
+      r.unchecked = present;
+    }
+  }
+
+  if (full) await fullScan(set, reports, bitmaps, opts);
+
+  // Stripe by stripe: how many shards are bad or absent.
+  const G = layout.groups.length;
+  let degraded = 0;
+  const unrecoverable: number[] = [];
+  const deficit = new Map<number, number>(); // group -> worst (bad - m)
+  for (let s = 0; s < manifest.stripes; s++) {
+    const g = s % G;
+    const n = Math.floor(s / G);
+    let bad = 0;
+    for (const di of layout.groups[g]!.drives) {
+      if (!set.drives[di] || bitmapGet(bitmaps[di]!, n)) bad++;
+    }
+    if (bad > layout.m) {
+      unrecoverable.push(s);
+      deficit.set(g, Math.max(deficit.get(g) ?? 0, bad - layout.m));
+    } else if (bad > 0) degraded++;
+  }
+
+  let lostFiles: string[] | null = null;
+  let decrypt: VerifyReport["decrypt"] = null;
+  if (set.keys && (unrecoverable.length > 0 || full)) {
+    const res = await keyedChecks(set, reader, unrecoverable, full);
+    lostFiles = unrecoverable.length ? res.lost : null;
+    decrypt = full ? res.decrypt : null;
+  }
+
+  const anyProblem = reports.some((r) => r.problems.length > 0 || r.damaged > 0 || r.missing > 0);
+  const decryptFailed = (decrypt?.failed.length ?? 0) > 0;
+  const status: VerifyReport["status"] =
+    unrecoverable.length > 0 || decryptFailed ? "loss" : anyProblem || degraded > 0 ? "degraded" : "healthy";
+
+  const bags = new Map<string, VerifyReport["bags"][number]>();
+  for (const r of reports) {
+    const b = bags.get(r.bag) ?? { bag: r.bag, drives: 0, present: 0, ok: 0, damaged: 0, missing: 0 };
+    b.drives++;
+    if (r.present) b.present++;
+    b.ok += r.ok;
+    b.damaged += r.damaged;
+    b.missing += r.missing;
+    bags.set(r.bag, b);
+  }
+
+  return {
+    set: set.setHex,
+    mode: full ? "full" : "quick",
+    layout: { k: layout.k, m: layout.m, groups: G, tolerate: layout.tolerate, blockSize: layout.blockSize },
+    drives: reports,
+    bags: [...bags.values()],
+    stripes: manifest.stripes,
+    degradedStripes: degraded,
+    unrecoverableStripes: unrecoverable.length,
+    recoverable: unrecoverable.length === 0,
+    lostFiles,
+    decrypt,
+    repairPlan: repairPlan(set, reports, unrecoverable, deficit, !!set.keys, decrypt),
+    status,
+    exitCode: status === "healthy" ? 0 : status === "degraded" ? 3 : 4,
+  };
+}
+
+async function presentBlocks(d: DriveReader, blocks: number, blockSize: number): Promise<number> {
+  const rec = BLOCK_HEADER_SIZE + blockSize;
+  let n = 0;
+  while (n < blocks) {
+    const loc = blockLocation(n, blockSize);
+    let size = -1;
+    try {
+      size = (await stat(join(d.root, BLOCKS_DIR, loc.segment))).size;
+    } catch {
+      size = -1;
+    }
+    const inSeg = Math.min(BLOCKS_PER_SEGMENT, blocks - n);
+    const have = size < 0 ? 0 : Math.min(inSeg, Math.floor(size / rec));
+    if (have < inSeg) return n + have;
+    n += inSeg;
+  }
+  return n;
+}
+
+async function fullScan(set: OpenedSet, reports: DriveReport[], bitmaps: Uint8Array[], opts: VerifyOptions) {
+  const { layout } = set;
+  const statePath = opts.statePath === null ? null : (opts.statePath ?? defaultVerifyStatePath(set.setHex));
+  let state: StateFile = { set: set.setHex, drives: {} };
+  if (statePath && !opts.restart) {
+    try {
+      const s = JSON.parse(await readFile(statePath, "utf8")) as StateFile;
+      if (s.set === set.setHex && s.drives && typeof s.drives === "object") state = s;
+    } catch {
+      // nothing to resume
+    }
+  }
+  const total = reports.reduce((a, r) => a + (r.present ? r.blocks : 0), 0);
+  let resumedBlocks = 0;
+  const live = reports.map((r) => {
+    const prev = state.drives[r.id];
+    if (r.present && prev && prev.checked <= r.blocks) {
+      r.ok = prev.ok;
+      r.damaged = prev.damaged;
+      r.missing = prev.missing;
+      r.problems.push(...prev.problems.filter((p) => !r.problems.includes(p)));
+      const bm = Buffer.from(prev.bad, "base64");
+      bitmaps[r.index]!.set(bm.subarray(0, bitmaps[r.index]!.length));
+      resumedBlocks += prev.checked;
+      return { checked: prev.checked };
+    }
+    return { checked: 0 };
+  });
+  opts.onEvent?.({ type: "start", set: set.setHex, full: true, blocks: total, resumedBlocks });
+  let lastSave = Date.now();
+  const save = async () => {
+    if (!statePath) return;
+    for (const r of reports) {
+      if (!r.present) continue;
+      state.drives[r.id] = {
+        checked: live[r.index]!.checked,
+        ok: r.ok,
+        damaged: r.damaged,
+        missing: r.missing,
+        bad: Buffer.from(bitmaps[r.index]!).toString("base64"),
+        problems: r.problems.filter((p) => p.startsWith("block ")).slice(0, 20),
+      };
+    }
+    await mkdir(dirname(statePath), { recursive: true });
+    await writeFile(`${statePath}.tmp`, JSON.stringify(state));
+    await rename(`${statePath}.tmp`, statePath);
+  };
+  const progress = () =>
+    opts.onEvent?.({
+      type: "progress",
+      checked: live.reduce((a, l) => a + l.checked, 0),
+      total,
+      drives: reports
+        .filter((r) => r.present)
+        .map((r) => ({ path: r.path!, checked: live[r.index]!.checked, total: r.blocks })),
+    });
+  let lastProgress = 0;
+  await Promise.all(
+    reports.map(async (r) => {
+      const d = set.drives[r.index];
+      if (!d) return;
+      const slot = layout.drives[r.index]!;
+      const buf = Buffer.allocUnsafe(BLOCK_HEADER_SIZE + layout.blockSize);
+      const G = layout.groups.length;
+      for (let n = live[r.index]!.checked; n < r.blocks; ) {
+        const batch = Math.min(256, r.blocks - n);
+        const sums = await d.readSums(n, batch);
+        for (let i = 0; i < batch; i++, n++) {
+          const rec = await d.readBlock(n, layout.blockSize, buf);
+          if (!rec) {
+            r.missing++;
+            bitmapSet(bitmaps[r.index]!, n);
+          } else {
+            const sum = sums.length >= (i + 1) * 32 ? sums.subarray(i * 32, i * 32 + 32) : undefined;
+            const why = checkBlock(rec, {
+              setId: set.setId,
+              stripe: n * G + slot.group,
+              shard: slot.shard,
+              group: slot.group,
+              blockSize: layout.blockSize,
+              sum,
+            });
+            if (why) {
+              r.damaged++;
+              bitmapSet(bitmaps[r.index]!, n);
+              if (r.problems.length < 20) r.problems.push(`block ${n}: ${why}`);
+            } else r.ok++;
+          }
+          live[r.index]!.checked = n + 1;
+        }
+        const now = Date.now();
+        if (now - lastSave > 2000) {
+          lastSave = now;
+          await save();
+        }
+        if (now - lastProgress > 250) {
+          lastProgress = now;
+          progress();
+        }
+      }
+    }),
+  );
+  progress();
+  if (statePath) await rm(statePath, { force: true });
+  void DRIVE_DIR;
+}
+
+async function keyedChecks(
+  set: OpenedSet,
+  reader: StripeReader,
+  unrecoverable: number[],
+  full: boolean,
+): Promise<{ lost: string[]; decrypt: NonNullable<VerifyReport["decrypt"]> }> {
+  const size = stripeDataSize(set.layout);
+  const badStripe = new Set(unrecoverable);
+  const lost: string[] = [];
+  const decrypt = { files: 0, chunks: 0, failed: [] as { path: string; reason: string }[] };
+  try {
+    for await (const e of readIndex(set, reader)) {
+      if (e.type !== ENTRY_FILE) continue;
+      const hitsBad = e.chunks.some((c) => {
+        for (let s = Math.floor(c.offset / size); s * size < c.offset + c.storedLength; s++) {
+          if (badStripe.has(s)) return true;
+        }
+        return false;
+      });
+      if (hitsBad) {
+        lost.push(e.path.toString());
+        continue;
+      }
+      if (!full) continue;
+      decrypt.files++;
+      const h = new Blake3Hasher();
+      try {
+        for (const c of e.chunks) {
+          h.update(await readChunk(set, reader, c));
+          decrypt.chunks++;
+        }
+        if (!h.digestBuffer().equals(e.hash))
+          throw new FerryError("E_CORRUPT", "content does not match its hash");
+      } catch (err) {
+        if (!FerryError.is(err)) throw err;
+        decrypt.failed.push({ path: e.path.toString(), reason: err.message });
+      }
+    }
+  } catch (err) {
+    if (!FerryError.is(err, "E_UNRECOVERABLE")) throw err;
+    lost.push("(the index itself is unrecoverable: every file is at risk)");
+  }
+  return { lost, decrypt };
+}
+
+function repairPlan(
+  set: OpenedSet,
+  reports: DriveReport[],
+  unrecoverable: number[],
+  deficit: Map<number, number>,
+  haveKey: boolean,
+  decrypt: VerifyReport["decrypt"],
+): string[] {
+  const plan: string[] = [];
+  const name = (r: DriveReport) => `drive ${r.index} (bag ${r.bag}${r.path ? `, ${r.path}` : ""})`;
+  if (unrecoverable.length) {
+    for (const [g, need] of [...deficit.entries()].sort((a, b) => a[0] - b[0])) {
+      const candidates = set.layout.groups[g]!.drives.map((i) => reports[i]!).filter(
+        (r) => !r.present || r.damaged > 0 || r.missing > 0,
+      );
+      plan.push(
+        `Data loss in ${unrecoverable.length} stripe(s): bring or re-ship at least ${need} more of ${candidates.map(name).join(", ")} (healthy copies from the origin), then verify again.`,
+      );
+    }
+    if (!haveKey) plan.push("Pass --identity (or --passphrase-file) to name the files that would be lost.");
+  }
+  for (const r of reports) {
+    if (!r.present)
+      plan.push(
+        `${name(r)} is not at hand: unpack rebuilds its blocks from parity; re-ship it to restore full redundancy.`,
+      );
+    else if (r.damaged || r.missing) {
+      plan.push(
+        `${name(r)} has ${r.damaged} damaged and ${r.missing} missing block(s): replace it; its data is rebuilt from parity while enough other drives are healthy.`,
+      );
+    } else if (r.problems.length) plan.push(`${name(r)}: ${r.problems.join("; ")}.`);
+  }
+  if (decrypt?.failed.length) {
+    plan.push(
+      `${decrypt.failed.length} file(s) fail decryption or their hash: the set was tampered with; re-pack them from the origin.`,
+    );
+  }
+  if (plan.length === 0) plan.push("Nothing to do: every block of every drive is healthy.");
+  return plan;
+}
+
+function blake3Hex(b: Buffer): string {
+  const h = new Blake3Hasher();
+  h.update(b);
+  return h.digestBuffer().toString("hex");
+}
