@@ -71,6 +71,8 @@ export interface PackOptions {
   checkpointBytes?: number;
   /** Progress and warnings. */
   onEvent?: (e: PackEvent) => void;
+  /** Walk the source once first to learn its size (for progress ETA and a capacity check). */
+  scan?: boolean;
   /** Test hook: called after each checkpoint (crash tests kill the process here). */
   onCheckpoint?: (stripes: number) => void;
 }
@@ -78,6 +80,7 @@ export interface PackOptions {
 /** Events pack reports while it runs. */
 export type PackEvent =
   | { type: "start"; set: string; resumed: boolean; layout: SetLayout; description: string; overhead: number }
+  | { type: "scan"; files: number; bytes: number }
   | { type: "skip"; path: string; reason: string }
   | { type: "progress"; files: number; bytes: number; drives: { path: string; bag: string; bytes: number }[] }
   | { type: "checkpoint"; stripes: number }
@@ -249,6 +252,7 @@ class Packer {
     this.log = new StripeWriter(this.layout, this.setId, this.writers, row.stripes);
     this.lastCheckpointLog = this.log.durableLength;
     await this.refreshBudget();
+    if (this.opts.scan) await this.scan();
 
     try {
       for await (const item of walk(this.source)) {
@@ -422,6 +426,30 @@ class Packer {
         );
       }),
     );
+  }
+
+  /** Sizes the source and warns when a drive will probably not hold its share. */
+  private async scan(): Promise<void> {
+    let files = 0;
+    let bytes = 0;
+    for await (const item of walk(this.source)) {
+      if (item.kind === "file") {
+        files++;
+        bytes += Number(item.st.size);
+      }
+    }
+    this.emit({ type: "scan", files, bytes });
+    const perDrive = bytes / (this.layout.k * this.layout.groups.length);
+    const blocks = Math.ceil(perDrive / this.layout.blockSize);
+    this.log.budget.forEach((have, i) => {
+      if (have < blocks) {
+        const w = this.writers[i]!;
+        this.emit({
+          type: "warning",
+          message: `drive ${w.path} (bag ${w.slot.bag}) has room for ${have} blocks but its share of the source is about ${blocks}; it may fill up unless compression or dedup save enough`,
+        });
+      }
+    });
   }
 
   private async refreshBudget(): Promise<void> {
