@@ -35,7 +35,7 @@ export interface VerifyOptions {
 }
 
 export type VerifyEvent =
-  | { type: "start"; set: string; full: boolean; blocks: number; resumedBlocks: number }
+  | { type: "start"; set: string; full: boolean; blocks: number; resumedBlocks: number; blockSize: number }
   | {
       type: "progress";
       checked: number;
@@ -282,7 +282,14 @@ async function fullScan(set: OpenedSet, reports: DriveReport[], bitmaps: Uint8Ar
     }
     return { checked: 0 };
   });
-  opts.onEvent?.({ type: "start", set: set.setHex, full: true, blocks: total, resumedBlocks });
+  opts.onEvent?.({
+    type: "start",
+    set: set.setHex,
+    full: true,
+    blocks: total,
+    resumedBlocks,
+    blockSize: layout.blockSize,
+  });
   let lastSave = Date.now();
   const save = async () => {
     if (!statePath) return;
