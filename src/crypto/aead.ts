@@ -1,0 +1,112 @@
+/**
+ * Chunk AEAD: AES-256-GCM with a random 96-bit nonce and a 128-bit tag.
+ *
+ *     sealed = nonce (12) || ciphertext (= plaintext length) || tag (16)
+ *
+ * Nonces are random, so one key may seal at most 2^32 messages (NIST SP 800-38D §8.3: keeps the
+ * chance of a repeated nonce below 2^-32); ferry derives a fresh key per set and per purpose
+ * (kdf.ts), which keeps every key far below that. One message is at most 2^36 - 32 bytes (GCM).
+ */
+import { createCipheriv, createDecipheriv, randomFillSync } from "node:crypto";
+import { FerryError } from "../errors.js";
+
+/** Nonce length (bytes) at the start of a sealed message. */
+export const NONCE_SIZE = 12;
+/** GCM tag length (bytes) at the end of a sealed message. */
+export const TAG_SIZE = 16;
+/** Bytes a sealed message has beyond its plaintext: nonce + tag. */
+export const SEAL_OVERHEAD = NONCE_SIZE + TAG_SIZE;
+/** AES-256 key length. */
+export const AEAD_KEY_SIZE = 32;
+/** Largest plaintext GCM can seal under one nonce (2^39 - 256 bits). */
+export const MAX_PLAINTEXT = 2 ** 36 - 32;
+
+function checkKey(key: Uint8Array): void {
+  if (key.length !== AEAD_KEY_SIZE) {
+    throw new FerryError("E_INTERNAL", `AEAD key must be 32 bytes, got ${key.length}`, {
+      hint: "This is a bug in ferry; please report it",
+    });
+  }
+}
+
+/**
+ * Seals `plaintext` with AES-256-GCM under `key`, binding `aad` (authenticated, not encrypted).
+ * Returns `nonce || ciphertext || tag` with a fresh random nonce. When `out` is given the result
+ * is written into its first `plaintext.length + SEAL_OVERHEAD` bytes and that view is returned
+ * (saves an allocation when sealing many chunks).
+ *
+ * @example
+ * const key = deriveKey(master, "chunk");
+ * const sealed = seal(key, chunk, Buffer.from(`set 3f2a chunk ${i}`));
+ * // or reuse a buffer: seal(key, chunk, aad, scratch) where scratch.length >= chunk.length + SEAL_OVERHEAD
+ */
+export function seal(key: Buffer, plaintext: Uint8Array, aad: Uint8Array, out?: Buffer): Buffer {
+  checkKey(key);
+  const total = plaintext.length + SEAL_OVERHEAD;
+  if (plaintext.length > MAX_PLAINTEXT) {
+    throw new FerryError("E_INTERNAL", "AEAD plaintext is larger than GCM allows", {
+      hint: "This is a bug in ferry; please report it",
+    });
+  }
+  let dst: Buffer;
+  if (out === undefined) dst = Buffer.allocUnsafe(total);
+  else if (out.length < total) {
+    throw new FerryError("E_INTERNAL", `AEAD output buffer holds ${out.length} bytes, needs ${total}`, {
+      hint: "This is a bug in ferry; please report it",
+    });
+  } else dst = out.length === total ? out : out.subarray(0, total);
+  // The nonce is drawn straight into the output; createCipheriv copies it.
+  randomFillSync(dst, 0, NONCE_SIZE);
+  const cipher = createCipheriv("aes-256-gcm", key, dst.subarray(0, NONCE_SIZE), { authTagLength: TAG_SIZE });
+  cipher.setAAD(aad);
+  let pos = NONCE_SIZE;
+  pos += cipher.update(plaintext).copy(dst, pos);
+  pos += cipher.final().copy(dst, pos);
+  cipher.getAuthTag().copy(dst, pos);
+  return dst;
+}
+
+/**
+ * Opens `nonce || ciphertext || tag` made by {@link seal} with the same `key` and `aad`. Throws
+ * E_DECRYPT when the input is shorter than {@link SEAL_OVERHEAD} or authentication fails (wrong key,
+ * wrong aad, or any modified byte). When `out` is given the plaintext is written into its first
+ * `sealed.length - SEAL_OVERHEAD` bytes and that view is returned.
+ *
+ * @example
+ * const chunk = open(key, sealed, Buffer.from(`set 3f2a chunk ${i}`));
+ */
+export function open(key: Buffer, sealed: Uint8Array, aad: Uint8Array, out?: Buffer): Buffer {
+  checkKey(key);
+  if (sealed.length < SEAL_OVERHEAD) {
+    throw new FerryError("E_DECRYPT", `Sealed chunk is ${sealed.length} bytes, shorter than nonce and tag`, {
+      hint: "The chunk is truncated; ferry will try parity or another drive",
+    });
+  }
+  const ctEnd = sealed.length - TAG_SIZE;
+  const decipher = createDecipheriv("aes-256-gcm", key, sealed.subarray(0, NONCE_SIZE), {
+    authTagLength: TAG_SIZE,
+  });
+  decipher.setAAD(aad);
+  decipher.setAuthTag(sealed.subarray(ctEnd));
+  const n = ctEnd - NONCE_SIZE;
+  if (out !== undefined && out.length < n) {
+    throw new FerryError("E_INTERNAL", `AEAD output buffer holds ${out.length} bytes, needs ${n}`, {
+      hint: "This is a bug in ferry; please report it",
+    });
+  }
+  let pt: Buffer = decipher.update(sealed.subarray(NONCE_SIZE, ctEnd));
+  try {
+    decipher.final();
+  } catch {
+    pt.fill(0);
+    throw new FerryError("E_DECRYPT", "Chunk failed authenticated decryption", {
+      hint: "The chunk was damaged or belongs elsewhere; ferry will try parity or another drive",
+    });
+  }
+  if (out !== undefined) {
+    const dst = out.length === n ? out : out.subarray(0, n);
+    pt.copy(dst, 0);
+    pt = dst;
+  }
+  return pt;
+}
