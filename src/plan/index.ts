@@ -11,3 +11,5 @@ export * from "./planner.js";
 export * from "./reliability.js";
 export * from "./units.js";
 export * from "./render_text.js";
+export * from "./plan_file.js";
+export * from "./render_html.js";
