@@ -21,6 +21,28 @@ export const AEAD_KEY_SIZE = 32;
 /** Largest plaintext GCM can seal under one nonce (2^39 - 256 bits). */
 export const MAX_PLAINTEXT = 2 ** 36 - 32;
 
+/**
+ * Plaintext/ciphertext is fed to OpenSSL in slices of this size and each result copied into the
+ * output. node's `update()` always returns a fresh buffer; slicing keeps that temporary at 64 KiB
+ * (warm heap, copied out of cache) instead of a fresh 1 MiB allocation per chunk. In bench.ts this
+ * measured no slower than one big update + copy, and writing into a caller's buffer was 1.5-2x
+ * faster than allocating the result.
+ */
+const SLICE = 64 * 1024;
+
+/** Runs `src` through `c.update` slice by slice, copying into `dst` at `pos`; returns the new pos. */
+function updateInto(
+  c: { update(data: Uint8Array): Buffer },
+  src: Uint8Array,
+  dst: Buffer,
+  pos: number,
+): number {
+  for (let off = 0; off < src.length; off += SLICE) {
+    pos += c.update(src.subarray(off, Math.min(off + SLICE, src.length))).copy(dst, pos);
+  }
+  return pos;
+}
+
 function checkKey(key: Uint8Array): void {
   if (key.length !== AEAD_KEY_SIZE) {
     throw new FerryError("E_INTERNAL", `AEAD key must be 32 bytes, got ${key.length}`, {
@@ -59,8 +81,7 @@ export function seal(key: Buffer, plaintext: Uint8Array, aad: Uint8Array, out?: 
   randomFillSync(dst, 0, NONCE_SIZE);
   const cipher = createCipheriv("aes-256-gcm", key, dst.subarray(0, NONCE_SIZE), { authTagLength: TAG_SIZE });
   cipher.setAAD(aad);
-  let pos = NONCE_SIZE;
-  pos += cipher.update(plaintext).copy(dst, pos);
+  let pos = updateInto(cipher, plaintext, dst, NONCE_SIZE);
   pos += cipher.final().copy(dst, pos);
   cipher.getAuthTag().copy(dst, pos);
   return dst;
@@ -94,19 +115,16 @@ export function open(key: Buffer, sealed: Uint8Array, aad: Uint8Array, out?: Buf
       hint: "This is a bug in ferry; please report it",
     });
   }
-  let pt: Buffer = decipher.update(sealed.subarray(NONCE_SIZE, ctEnd));
+  const dst = out === undefined ? Buffer.allocUnsafe(n) : out.length === n ? out : out.subarray(0, n);
+  updateInto(decipher, sealed.subarray(NONCE_SIZE, ctEnd), dst, 0);
   try {
     decipher.final();
   } catch {
-    pt.fill(0);
+    // Never hand out unauthenticated plaintext, not even in the caller's buffer.
+    dst.fill(0);
     throw new FerryError("E_DECRYPT", "Chunk failed authenticated decryption", {
       hint: "The chunk was damaged or belongs elsewhere; ferry will try parity or another drive",
     });
   }
-  if (out !== undefined) {
-    const dst = out.length === n ? out : out.subarray(0, n);
-    pt.copy(dst, 0);
-    pt = dst;
-  }
-  return pt;
+  return dst;
 }

@@ -21,7 +21,12 @@ export function rawBase64Encode(data: Uint8Array): string {
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64").replace(/=+$/, "");
 }
 
-/** True when `c` (a char code) is in the base64 alphabet. */
+/**
+ * True when `c` (a char code) is in the base64 alphabet.
+ *
+ * @example
+ * isBase64Char("+".charCodeAt(0)); // true; "=" and "-" are false
+ */
 export function isBase64Char(c: number): boolean {
   return c < 128 && REV[c]! >= 0;
 }

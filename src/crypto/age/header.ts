@@ -50,17 +50,32 @@ function corrupt(message: string): FerryError {
   });
 }
 
-/** The header MAC key: HKDF-SHA-256(ikm = file key, salt = empty, info = "header"). */
+/**
+ * The header MAC key: HKDF-SHA-256(ikm = file key, salt = empty, info = "header").
+ *
+ * @example
+ * const macKey = headerMacKey(fileKey); // 32 bytes
+ */
 export function headerMacKey(fileKey: Uint8Array): Buffer {
   return Buffer.from(hkdfSync("sha256", fileKey, Buffer.alloc(0), "header", 32));
 }
 
-/** HMAC-SHA-256 under the header MAC key over `macInput`. */
+/**
+ * HMAC-SHA-256 under the header MAC key over `macInput`.
+ *
+ * @example
+ * const mac = headerMac(fileKey, Buffer.from("age-encryption.org/v1\n-> X25519 …\n---"));
+ */
 export function headerMac(fileKey: Uint8Array, macInput: Uint8Array): Buffer {
   return createHmac("sha256", headerMacKey(fileKey)).update(macInput).digest();
 }
 
-/** Constant-time check of a parsed header's MAC against `fileKey`. */
+/**
+ * Constant-time check of a parsed header's MAC against `fileKey`.
+ *
+ * @example
+ * if (!verifyHeaderMac(fileKey, parseHeader(file))) throw new Error("header modified");
+ */
 export function verifyHeaderMac(fileKey: Uint8Array, header: ParsedHeader): boolean {
   const want = headerMac(fileKey, header.macInput);
   return want.length === header.mac.length && timingSafeEqual(want, header.mac);
@@ -69,6 +84,10 @@ export function verifyHeaderMac(fileKey: Uint8Array, header: ParsedHeader): bool
 /**
  * Parses and validates the header at the start of `file`. Throws E_CORRUPT for anything that is
  * not a well-formed age v1 header (stanza contents are checked later, by type).
+ *
+ * @example
+ * const { stanzas, payloadOffset } = parseHeader(file);
+ * stanzas[0].args; // ["X25519", "<base64 share>"]
  */
 export function parseHeader(file: Uint8Array): ParsedHeader {
   const buf = Buffer.from(file.buffer, file.byteOffset, file.byteLength);
@@ -164,7 +183,12 @@ function printable(s: string): string {
   return s.replace(/[^\x20-\x7e]/g, "?").slice(0, 64);
 }
 
-/** Serializes one stanza: the argument line and the body wrapped at 64 columns, ending short. */
+/**
+ * Serializes one stanza: the argument line and the body wrapped at 64 columns, ending short.
+ *
+ * @example
+ * formatStanza({ args: ["grease"], body: Buffer.alloc(0) }); // "-> grease\n\n"
+ */
 export function formatStanza(s: Stanza): string {
   if (s.args.length === 0) throw new Error("stanza needs at least one argument");
   for (const a of s.args) {
@@ -180,6 +204,9 @@ export function formatStanza(s: Stanza): string {
 
 /**
  * Builds the complete header (version line, stanzas, MAC line) for `fileKey`.
+ *
+ * @example
+ * const header = formatHeader([wrapX25519(fileKey, recipientKey)], fileKey);
  */
 export function formatHeader(stanzas: Stanza[], fileKey: Uint8Array): Buffer {
   let text = `${AGE_VERSION_LINE}\n`;

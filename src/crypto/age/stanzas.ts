@@ -42,6 +42,9 @@ export interface X25519Key {
  * Wraps `fileKey` to the raw 32-byte X25519 `recipient`:
  * share = X25519(eph, basepoint); key = HKDF(X25519(eph, recipient), share || recipient, info);
  * body = ChaCha20-Poly1305(key, nonce 0, fileKey).
+ *
+ * @example
+ * const stanza = wrapX25519(fileKey, parseRecipient("age1…")); // args ["X25519", share]
  */
 export function wrapX25519(fileKey: Uint8Array, recipient: Uint8Array): Stanza {
   const eph = x25519Generate();
@@ -60,7 +63,13 @@ export function wrapX25519(fileKey: Uint8Array, recipient: Uint8Array): Stanza {
   return { args: ["X25519", rawBase64Encode(eph.publicKey)], body };
 }
 
-/** Checks an X25519 stanza's shape (2 arguments, 32-byte canonical share, 32-byte body). */
+/**
+ * Checks an X25519 stanza's shape (2 arguments, 32-byte canonical share, 32-byte body) and returns
+ * the share. Throws E_CORRUPT.
+ *
+ * @example
+ * const share = checkX25519Stanza(stanza); // Buffer(32)
+ */
 export function checkX25519Stanza(s: Stanza): Buffer {
   if (s.args.length !== 2) throw corrupt("age X25519 stanza must have exactly 2 arguments");
   const share = rawBase64Decode(s.args[1]!);
@@ -71,7 +80,14 @@ export function checkX25519Stanza(s: Stanza): Buffer {
   return share;
 }
 
-/** Tries `key` on an X25519 stanza; the file key, or null when the stanza is for someone else. */
+/**
+ * Tries `key` on an X25519 stanza; the file key, or null when the stanza is for someone else.
+ * Throws E_CORRUPT for a malformed stanza or a low-order share.
+ *
+ * @example
+ * const secret = parseIdentity(identity);
+ * const fileKey = unwrapX25519(stanza, { secret, publicKey: x25519PublicKey(secret) });
+ */
 export function unwrapX25519(s: Stanza, key: X25519Key): Buffer | null {
   const share = checkX25519Stanza(s);
   const shared = x25519(key.secret, share);
@@ -105,6 +121,9 @@ function parseLogN(arg: string): number | null {
 
 /**
  * Wraps `fileKey` under `passphrase` with a fresh 16-byte salt and work factor 2^logN.
+ *
+ * @example
+ * const stanza = wrapScrypt(fileKey, "correct horse", 18); // args ["scrypt", salt, "18"]
  */
 export function wrapScrypt(fileKey: Uint8Array, passphrase: string, logN: number): Stanza {
   if (!Number.isInteger(logN) || logN < 1 || logN > SCRYPT_LOG_N_CEILING) {
@@ -122,6 +141,9 @@ export function wrapScrypt(fileKey: Uint8Array, passphrase: string, logN: number
 /**
  * Tries `passphrase` on a scrypt stanza; the file key, or null when the passphrase is wrong.
  * Throws E_CORRUPT for a malformed stanza or a work factor above `maxLogN`.
+ *
+ * @example
+ * const fileKey = unwrapScrypt(stanza, "correct horse", 22);
  */
 export function unwrapScrypt(s: Stanza, passphrase: string, maxLogN: number): Buffer | null {
   if (s.args.length !== 3) throw corrupt("age scrypt stanza must have exactly 3 arguments");

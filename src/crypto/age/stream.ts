@@ -34,13 +34,25 @@ function setChunkNonce(nonce: Buffer, counter: number, last: boolean): void {
   nonce[11] = last ? 1 : 0;
 }
 
-/** Size in bytes of the payload (nonce + sealed chunks) for `n` plaintext bytes. */
+/**
+ * Size in bytes of the payload (nonce + sealed chunks) for `n` plaintext bytes.
+ *
+ * @example
+ * payloadSize(0); // 32: nonce + one empty final chunk's tag
+ */
 export function payloadSize(n: number): number {
   const chunks = n === 0 ? 1 : Math.ceil(n / CHUNK_SIZE);
   return PAYLOAD_NONCE_SIZE + n + chunks * TAG_SIZE;
 }
 
-/** Encrypts `plaintext` into `out` at `offset` (which must have {@link payloadSize} bytes free). */
+/**
+ * Encrypts `plaintext` into `out` at `offset` (which must have {@link payloadSize} bytes free).
+ *
+ * @example
+ * const out = Buffer.alloc(header.length + payloadSize(pt.length));
+ * header.copy(out);
+ * encryptPayload(fileKey, pt, out, header.length);
+ */
 export function encryptPayload(
   fileKey: Uint8Array,
   plaintext: Uint8Array,
@@ -72,6 +84,9 @@ export function encryptPayload(
 /**
  * Decrypts the payload (starting at its nonce). Throws E_CORRUPT when the nonce is missing, a chunk
  * fails authentication, the final chunk is missing or empty, or data follows the final chunk.
+ *
+ * @example
+ * const plaintext = decryptPayload(fileKey, file.subarray(parseHeader(file).payloadOffset));
  */
 export function decryptPayload(fileKey: Uint8Array, payload: Uint8Array): Buffer {
   if (payload.length < PAYLOAD_NONCE_SIZE) throw corrupt("age payload is shorter than its 16-byte nonce");
