@@ -1,0 +1,199 @@
+/**
+ * Generates test/vectors/erasure.json, ferry's known-answer vectors for the erasure code.
+ *
+ *   npx tsc -p . && node dist/erasure/gen_vectors.js > test/vectors/erasure.json
+ *
+ * Deliberately independent of galois.ts / matrix.ts / kernel.ts: it multiplies with the
+ * schoolbook shift-and-XOR method, inverts by exponentiation (a^254) and encodes byte
+ * by byte straight from the formula in docs/ERASURE.md, so the vectors check the
+ * optimised code instead of echoing it. Importing this module has no side effects.
+ */
+
+import { pathToFileURL } from "node:url";
+
+/**
+ * One known-answer vector as stored in erasure.json.
+ *
+ * @example
+ * const v: ErasureVector = { name: "k2m1", k: 2, m: 1, shardLength: 1,
+ *   parityMatrix: [[142, 244]], data: ["01", "02"], parity: ["7b"] };
+ */
+export interface ErasureVector {
+  /** Short label. */
+  name: string;
+  /** k. */
+  k: number;
+  /** m. */
+  m: number;
+  /** Bytes per shard. */
+  shardLength: number;
+  /** m×k parity coefficients. */
+  parityMatrix: number[][];
+  /** k data shards, lowercase hex. */
+  data: string[];
+  /** m parity shards, lowercase hex. */
+  parity: string[];
+}
+
+/**
+ * The whole erasure.json document.
+ *
+ * @example
+ * const file = JSON.parse(text) as ErasureVectorFile;
+ */
+export interface ErasureVectorFile {
+  description: string;
+  field: { polynomial: string; generator: number };
+  matrix: string;
+  vectors: ErasureVector[];
+}
+
+/**
+ * Reference GF(2^8) multiply: shift-and-XOR with reduction by 0x11D, no tables.
+ *
+ * @example
+ * refMul(2, 0x80); // 0x1d
+ */
+export function refMul(a: number, b: number): number {
+  let p = 0;
+  for (let i = 0; i < 8; i++) {
+    if (b & 1) p ^= a;
+    b >>= 1;
+    a <<= 1;
+    if (a & 0x100) a ^= 0x11d;
+  }
+  return p;
+}
+
+/**
+ * Reference inverse: a^254 (the multiplicative group has order 255).
+ *
+ * @example
+ * refInv(2); // 0x8e
+ */
+export function refInv(a: number): number {
+  let r = 1;
+  for (let i = 0; i < 254; i++) r = refMul(r, a);
+  return r;
+}
+
+/**
+ * Reference parity matrix: C[i][j] = refInv((k + i) XOR j).
+ *
+ * @example
+ * refParityMatrix(2, 1); // [[142, 244]]
+ */
+export function refParityMatrix(k: number, m: number): number[][] {
+  const rows: number[][] = [];
+  for (let i = 0; i < m; i++) {
+    const row: number[] = [];
+    for (let j = 0; j < k; j++) row.push(refInv((k + i) ^ j));
+    rows.push(row);
+  }
+  return rows;
+}
+
+/**
+ * Reference encoder, one byte at a time.
+ *
+ * @example
+ * refEncode(2, 1, [Uint8Array.of(1), Uint8Array.of(2)]); // [Uint8Array [0x7b]]
+ */
+export function refEncode(k: number, m: number, data: readonly Uint8Array[]): Uint8Array[] {
+  const c = refParityMatrix(k, m);
+  const len = data[0]?.length ?? 0;
+  const parity: Uint8Array[] = [];
+  for (let i = 0; i < m; i++) {
+    const p = new Uint8Array(len);
+    for (let b = 0; b < len; b++) {
+      let acc = 0;
+      for (let j = 0; j < k; j++) acc ^= refMul(c[i]![j]!, data[j]![b]!);
+      p[b] = acc;
+    }
+    parity.push(p);
+  }
+  return parity;
+}
+
+/** Deterministic test bytes: xorshift32 from a seed. */
+function pseudoBytes(seed: number, n: number): Uint8Array {
+  let x = seed >>> 0 || 1;
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString("hex");
+
+/**
+ * Builds the vector file contents.
+ *
+ * @example
+ * buildVectors().vectors.length; // 10
+ */
+export function buildVectors(): ErasureVectorFile {
+  const geometries: { name: string; k: number; m: number; len: number; data?: Uint8Array[] }[] = [
+    {
+      name: "k2m1-hand",
+      k: 2,
+      m: 1,
+      len: 4,
+      // First column is the hand-checked example in docs/ERASURE.md: 142·1 ^ 244·2 = 0x7b.
+      data: [Uint8Array.of(0x01, 0x00, 0xff, 0x80), Uint8Array.of(0x02, 0x01, 0x00, 0x80)],
+    },
+    { name: "k1m1", k: 1, m: 1, len: 8 },
+    { name: "k1m3", k: 1, m: 3, len: 8 },
+    { name: "k3m0", k: 3, m: 0, len: 8 },
+    { name: "k3m1", k: 3, m: 1, len: 8 },
+    { name: "k4m2", k: 4, m: 2, len: 8 },
+    { name: "k9m3", k: 9, m: 3, len: 16 },
+    { name: "k10m4", k: 10, m: 4, len: 16 },
+    { name: "k17m5", k: 17, m: 5, len: 8 },
+    { name: "k252m4", k: 252, m: 4, len: 4 },
+  ];
+  const vectors = geometries.map((g, gi): ErasureVector => {
+    const data =
+      g.data ?? Array.from({ length: g.k }, (_, j) => pseudoBytes((gi + 1) * 7919 + j * 104729, g.len));
+    return {
+      name: g.name,
+      k: g.k,
+      m: g.m,
+      shardLength: g.len,
+      parityMatrix: refParityMatrix(g.k, g.m),
+      data: data.map(hex),
+      parity: refEncode(g.k, g.m, data).map(hex),
+    };
+  });
+  return {
+    description:
+      "ferry erasure code known-answer vectors; generated by src/erasure/gen_vectors.ts, checked by src/erasure/vectors.test.ts",
+    field: { polynomial: "0x11d", generator: 2 },
+    matrix: "systematic [I; C], C[i][j] = inverse((k + i) xor j) in GF(2^8)",
+    vectors,
+  };
+}
+
+/**
+ * The vector file as text: two-space JSON with number arrays kept on one line.
+ *
+ * @example
+ * process.stdout.write(renderVectors(buildVectors()));
+ */
+export function renderVectors(file: ErasureVectorFile): string {
+  const text = JSON.stringify(file, null, 2).replace(
+    /\[\s+([\d,\s]+?)\s+\]/g,
+    (_, inner: string) => `[${inner.split(/,\s*/).join(", ")}]`,
+  );
+  return `${text}\n`;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.stdout.write(renderVectors(buildVectors()));
+}
