@@ -112,18 +112,23 @@ export const packCommand: Command = async (argv, io) => {
   const json = !!values.json;
   const progress = new Progress(io, "pack", json || !!values.quiet);
   let total = 0;
+  let perDrive = 0;
+  let layout: { k: number; blockSize: number; groups: unknown[] } | null = null;
   const onEvent = (e: PackEvent) => {
     if (json) {
       jsonLine(io, e);
       return;
     }
     if (e.type === "start") {
+      layout = e.layout;
       io.stderr.write(
         `${e.resumed ? "Resuming" : "Packing"} set ${e.set.slice(0, 8)}: ${e.description}\n` +
           `  parity overhead ${(e.overhead * 100).toFixed(0)}%, ${e.layout.drives.length} drives, block ${human(e.layout.blockSize)}\n`,
       );
     } else if (e.type === "scan") {
       total = e.bytes;
+      // Each drive of a group gets one block per stripe of its group: its share of the source.
+      if (layout) perDrive = (e.bytes / (layout.k * layout.groups.length)) * (1 + 72 / layout.blockSize);
       io.stderr.write(`  source: ${e.files} files, ${human(e.bytes)}\n`);
     } else if (e.type === "skip") {
       io.stderr.write(`  skipped ${e.path}: ${e.reason}\n`);
@@ -132,7 +137,11 @@ export const packCommand: Command = async (argv, io) => {
     } else if (e.type === "progress") {
       progress.update([
         { label: `source (${e.files} files)`, done: e.bytes, total },
-        ...e.drives.map((d) => ({ label: `${d.bag}:${d.path.split("/").pop()}`, done: d.bytes, total: 0 })),
+        ...e.drives.map((d) => ({
+          label: `${d.bag}:${d.path.split("/").pop()}`,
+          done: d.bytes,
+          total: perDrive,
+        })),
       ]);
     }
   };

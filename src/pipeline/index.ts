@@ -5,7 +5,14 @@ export type { KeyBundle, Unlock, WrapTo } from "./keys.js";
 export { buildLayout, type DriveSpec, parseDriveSpec } from "./layout.js";
 export { type OpenedSet, openSet, StripeReader } from "./open_set.js";
 export { defaultCatalogPath, type PackEvent, type PackOptions, type PackResult, pack, TOOL } from "./pack.js";
-export { checkRelPath, readIndex, type UnpackEvent, type UnpackOptions, type UnpackResult, unpack } from "./unpack.js";
+export {
+  checkRelPath,
+  readIndex,
+  type UnpackEvent,
+  type UnpackOptions,
+  type UnpackResult,
+  unpack,
+} from "./unpack.js";
 export {
   type DriveReport,
   defaultVerifyStatePath,

@@ -594,6 +594,7 @@ class Packer {
 
   /** Makes written stripes durable and records in the catalog what they hold. */
   private async checkpoint(): Promise<void> {
+    await this.log.drain();
     await Promise.all(this.writers.map((w) => w.sync()));
     const durable = this.log.durableLength;
     const chunks: PendingChunk[] = [];

@@ -16,8 +16,10 @@ import type { DriveWriter } from "./drive_writer.js";
 export class StripeWriter {
   private readonly rs: ReedSolomon;
   private readonly size: number;
-  private readonly shards: Buffer[];
-  private readonly headers: Buffer[];
+  /** Two buffer sets: one fills while the other's writes are in flight. */
+  private readonly sets: { shards: Buffer[]; headers: Buffer[]; inflight: Promise<void> | null }[];
+  private cur = 0;
+  private shards: Buffer[];
   private fill = 0;
   /** Global stripes written so far (all of them durable after the next sync). */
   stripes: number;
@@ -35,8 +37,12 @@ export class StripeWriter {
     this.rs = new ReedSolomon(layout.k, layout.m);
     this.size = stripeDataSize(layout);
     const n = layout.k + layout.m;
-    this.shards = Array.from({ length: n }, () => Buffer.alloc(layout.blockSize));
-    this.headers = Array.from({ length: n }, () => Buffer.alloc(BLOCK_HEADER_SIZE));
+    this.sets = [0, 1].map(() => ({
+      shards: Array.from({ length: n }, () => Buffer.alloc(layout.blockSize)),
+      headers: Array.from({ length: n }, () => Buffer.alloc(BLOCK_HEADER_SIZE)),
+      inflight: null,
+    }));
+    this.shards = this.sets[0]!.shards;
     this.stripes = startStripe;
     this.budget = drives.map(() => Number.POSITIVE_INFINITY);
     this.written = drives.map(() => 0);
@@ -47,9 +53,18 @@ export class StripeWriter {
     return this.stripes * this.size + this.fill;
   }
 
-  /** Bytes of log inside written stripes. */
+  /** Bytes of log inside written stripes (after {@link drain}). */
   get durableLength(): number {
     return this.stripes * this.size;
+  }
+
+  /** Waits until every stripe handed to the drives has been written. */
+  async drain(): Promise<void> {
+    for (const set of this.sets) {
+      const p = set.inflight;
+      set.inflight = null;
+      if (p) await p;
+    }
   }
 
   /** Appends `data` to the log, writing stripes as they fill. Returns its log offset. */
@@ -69,15 +84,16 @@ export class StripeWriter {
     return at;
   }
 
-  /** Pads the partial stripe with zeros and writes it. */
+  /** Pads the partial stripe with zeros, writes it, and waits for every write. */
   async flush(): Promise<void> {
-    if (this.fill === 0) return;
+    if (this.fill === 0) return this.drain();
     const B = this.layout.blockSize;
     for (let i = Math.floor(this.fill / B); i < this.layout.k; i++) {
       this.shards[i]!.fill(0, i === Math.floor(this.fill / B) ? this.fill % B : 0);
     }
     this.fill = this.size;
     await this.writeStripe();
+    await this.drain();
   }
 
   private async writeStripe(): Promise<void> {
@@ -99,17 +115,30 @@ export class StripeWriter {
         );
       }
     }
-    this.rs.encode(this.shards);
-    await Promise.all(
+    const set = this.sets[this.cur]!;
+    this.rs.encode(set.shards);
+    // One stripe in flight while the next one fills: wait for the previous stripe's writes
+    // (the other buffer set) so that writes to each drive stay in order and never overlap.
+    const other = this.sets[this.cur ^ 1]!;
+    if (other.inflight) {
+      const p = other.inflight;
+      other.inflight = null;
+      await p;
+    }
+    const writes = Promise.all(
       members.map(async (d, shard) => {
-        const payload = this.shards[shard]!;
-        const header = this.headers[shard]!;
+        const payload = set.shards[shard]!;
+        const header = set.headers[shard]!;
         const hash = writeBlockHeader(header, this.setId, s, shard, group, payload);
         await this.drives[d]!.writeBlock(n, header, payload, hash);
-        this.budget[d]! -= 1;
         this.written[d]! += BLOCK_HEADER_SIZE + payload.length;
       }),
-    );
+    ).then(() => undefined);
+    writes.catch(() => undefined); // observed later by drain() or the next stripe
+    set.inflight = writes;
+    for (const d of members) this.budget[d]! -= 1;
+    this.cur ^= 1;
+    this.shards = other.shards;
     this.stripes++;
     this.fill = 0;
   }

@@ -133,7 +133,20 @@ export async function* readIndex(set: OpenedSet, reader: StripeReader): AsyncGen
   const pieces = set.manifest.index.pieces;
   for (let i = 0; i < pieces.length; i++) {
     const [offset, stored, plainLen, flags] = pieces[i]!;
-    const sealed = await reader.readLog(offset, stored);
+    let sealed: Buffer;
+    try {
+      sealed = await reader.readLog(offset, stored);
+    } catch (e) {
+      if (!FerryError.is(e, "E_UNRECOVERABLE")) throw e;
+      throw new FerryError(
+        "E_UNRECOVERABLE",
+        `the set's index cannot be rebuilt from these drives (${e.message})`,
+        {
+          hint: "Bring more drives of the set; `ferry verify --full` says which",
+          cause: e,
+        },
+      );
+    }
     let plain = aeadOpen(set.keys.indexKey, sealed, indexAad(set.setId, i, flags, plainLen));
     if (flags & FLAG_ZSTD) plain = decompress(plain, plainLen);
     else if (plain.length !== plainLen)
