@@ -330,7 +330,12 @@ class Unpacker {
 
   private async restoreFile(e: FileEntry, p: Buffer): Promise<void> {
     const slash = p.lastIndexOf(SLASH);
-    const tmp = Buffer.concat([p.subarray(0, slash + 1), Buffer.from(`.ferry-tmp-${process.pid}`)]);
+    // The temp name depends only on the set (not the pid): a run killed mid-file leaves it
+    // behind, and the resumed run, which always redoes that file, reuses and renames it.
+    const tmp = Buffer.concat([
+      p.subarray(0, slash + 1),
+      Buffer.from(`.ferry-tmp-${this.set.setHex.slice(0, 16)}`),
+    ]);
     const fh = await open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW, 0o600);
     let ok = false;
     try {
