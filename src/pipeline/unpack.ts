@@ -374,7 +374,17 @@ class Unpacker {
       await fh.close();
       if (!ok) await rm(tmp, { force: true });
     }
-    await rename(tmp, p);
+    try {
+      await rename(tmp, p);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      if ((err as NodeJS.ErrnoException).code === "EISDIR") {
+        throw new FerryError("E_UNSAFE_PATH", `file ${e.path.toString()} would replace a folder`, {
+          hint: "The set's index lists the path twice; nothing outside the target was written",
+        });
+      }
+      throw err;
+    }
     this.result.files++;
   }
 
