@@ -9,6 +9,8 @@ export const DRIVE_DIR = "ferry";
 export const LABEL_FILE = "LABEL";
 /** Signed manifest file, inside DRIVE_DIR; present only when the set is complete. */
 export const MANIFEST_FILE = "MANIFEST";
+/** Replica of the sealed index pieces, inside DRIVE_DIR, on some drives (see manifest). */
+export const INDEX_FILE = "INDEX";
 /** Per-drive list of block hashes, inside DRIVE_DIR. */
 export const SUMS_FILE = "SUMS";
 /** Folder of wrapped key files, inside DRIVE_DIR. */

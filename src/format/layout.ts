@@ -57,6 +57,8 @@ export interface ManifestBody {
     /** Sealed index pieces in order: [log offset, stored length, plain length, flags]. */
     pieces: [number, number, number, number][];
     entries: number;
+    /** Drives that also hold every sealed piece, back to back, in `ferry/INDEX`. */
+    replicas: number[];
   };
   /** Per drive: blocks written and BLAKE3 (hex) of its SUMS file. */
   drives: { index: number; blocks: number; sums: string }[];

@@ -8,6 +8,7 @@ import {
   blockLocation,
   DRIVE_DIR,
   decodeEnvelope,
+  INDEX_FILE,
   type Envelope,
   KIND_LABEL,
   KIND_MANIFEST,
@@ -131,6 +132,21 @@ export class DriveReader {
       return buf.subarray(0, bytesRead - (bytesRead % 32));
     } catch {
       return Buffer.alloc(0);
+    }
+  }
+
+  /** Reads `length` bytes of this drive's index replica at `offset`; null when absent or short. */
+  async readIndexReplica(offset: number, length: number): Promise<Buffer | null> {
+    let fh: FileHandle | null = null;
+    try {
+      fh = await open(join(this.root, INDEX_FILE), fsc.O_RDONLY);
+      const buf = Buffer.allocUnsafe(length);
+      const { bytesRead } = await fh.read(buf, 0, length, offset);
+      return bytesRead === length ? buf : null;
+    } catch {
+      return null;
+    } finally {
+      await fh?.close();
     }
   }
 

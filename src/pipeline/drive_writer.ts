@@ -8,6 +8,7 @@ import {
   BLOCKS_PER_SEGMENT,
   blockLocation,
   DRIVE_DIR,
+  INDEX_FILE,
   KEYS_DIR,
   SUMS_FILE,
 } from "../format/index.js";
@@ -125,6 +126,41 @@ export class DriveWriter {
       if (n + 1 > this.blocks) this.blocks = n + 1;
     } catch (e) {
       this.fail(e, `writing block ${n}`);
+    }
+  }
+
+  private indexFh: FileHandle | null = null;
+  private indexPos = 0;
+
+  /** Starts (or restarts) this drive's replica of the sealed index, `INDEX.tmp`. */
+  async beginIndexReplica(): Promise<void> {
+    try {
+      this.indexFh = await open(join(this.root, `${INDEX_FILE}.tmp`), "w", 0o644);
+      this.indexPos = 0;
+    } catch (e) {
+      this.fail(e, "starting the index replica");
+    }
+  }
+
+  /** Appends one sealed index piece to the replica. */
+  async appendIndexPiece(sealed: Buffer): Promise<void> {
+    try {
+      await this.indexFh!.write(sealed, 0, sealed.length, this.indexPos);
+      this.indexPos += sealed.length;
+    } catch (e) {
+      this.fail(e, "writing the index replica");
+    }
+  }
+
+  /** Makes the replica durable and gives it its final name. */
+  async endIndexReplica(): Promise<void> {
+    try {
+      if (this.fsync) await this.indexFh!.sync();
+      await this.indexFh!.close();
+      this.indexFh = null;
+      await rename(join(this.root, `${INDEX_FILE}.tmp`), join(this.root, INDEX_FILE));
+    } catch (e) {
+      this.fail(e, "finishing the index replica");
     }
   }
 

@@ -204,6 +204,9 @@ function validateManifest(m: ManifestBody, layout: SetLayout): void {
       (p) =>
         Array.isArray(p) && p.length === 4 && p.every(isInt) && p[0] + p[1] <= m.logLength && p[2] <= 1 << 24,
     ) &&
+    (m.index.replicas === undefined ||
+      (Array.isArray(m.index.replicas) &&
+        m.index.replicas.every((d) => isInt(d) && d < layout.drives.length))) &&
     Array.isArray(m.drives) &&
     m.drives.length === layout.drives.length;
   if (!ok)

@@ -110,6 +110,8 @@ interface Secrets {
   labelCreated: string;
 }
 
+type IndexInfo = ManifestBody["index"];
+
 interface PendingEntry {
   row: EntryRow;
   end: number;
@@ -619,8 +621,27 @@ class Packer {
   }
 
   /** Streams the index from the catalog into sealed pieces appended to the log. */
-  private async writeIndex(): Promise<{ pieces: [number, number, number, number][]; entries: number }> {
+  /** Drives that get a replica of the index: the first of each bag, then more until m+1. */
+  private indexReplicas(): DriveWriter[] {
+    const chosen: DriveWriter[] = [];
+    const bags = new Set<string>();
+    for (const w of this.writers) {
+      if (!bags.has(w.slot.bag)) {
+        bags.add(w.slot.bag);
+        chosen.push(w);
+      }
+    }
+    for (const w of this.writers) {
+      if (chosen.length >= Math.min(this.writers.length, this.layout.m + 1)) break;
+      if (!chosen.includes(w)) chosen.push(w);
+    }
+    return chosen.sort((a, b) => a.slot.index - b.slot.index);
+  }
+
+  private async writeIndex(): Promise<IndexInfo> {
     const pieces: [number, number, number, number][] = [];
+    const replicas = this.indexReplicas();
+    await Promise.all(replicas.map((w) => w.beginIndexReplica()));
     let buf = Buffer.allocUnsafe(INDEX_PIECE_SIZE);
     let fill = 0;
     const flushPiece = async () => {
@@ -630,6 +651,7 @@ class Packer {
       const flags = c.compressed ? FLAG_ZSTD : 0;
       const sealed = seal(this.keys.indexKey, c.data, indexAad(this.setId, pieces.length, flags, fill));
       const offset = await this.log.append(sealed);
+      await Promise.all(replicas.map((w) => w.appendIndexPiece(sealed)));
       pieces.push([offset, sealed.length, fill, flags]);
       buf = Buffer.allocUnsafe(INDEX_PIECE_SIZE);
       fill = 0;
@@ -661,7 +683,8 @@ class Packer {
     await drain();
     await put(encodeEnd(entries));
     await flushPiece();
-    return { pieces, entries };
+    await Promise.all(replicas.map((w) => w.endIndexReplica()));
+    return { pieces, entries, replicas: replicas.map((w) => w.slot.index) };
   }
 
   private toEntry(r: EntryRow): IndexEntry {
@@ -679,10 +702,7 @@ class Packer {
     return { type: ENTRY_FILE, ...base, size: r.size, hash: r.hash!, chunks };
   }
 
-  private async finish(index: {
-    pieces: [number, number, number, number][];
-    entries: number;
-  }): Promise<void> {
+  private async finish(index: IndexInfo): Promise<void> {
     const drives = await Promise.all(
       this.writers.map(async (w) => {
         const r = await DriveReader.open(w.path);

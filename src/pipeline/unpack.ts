@@ -131,23 +131,40 @@ export async function* readIndex(set: OpenedSet, reader: StripeReader): AsyncGen
   if (!set.keys || !set.manifest) throw new FerryError("E_INTERNAL", "readIndex needs keys and a manifest");
   const parser = new IndexParser();
   const pieces = set.manifest.index.pieces;
+  let replicaOffset = 0;
   for (let i = 0; i < pieces.length; i++) {
     const [offset, stored, plainLen, flags] = pieces[i]!;
-    let sealed: Buffer;
+    const aad = indexAad(set.setId, i, flags, plainLen);
+    let plain: Buffer | null = null;
+    let firstErr: unknown = null;
     try {
-      sealed = await reader.readLog(offset, stored);
+      plain = aeadOpen(set.keys.indexKey, await reader.readLog(offset, stored), aad);
     } catch (e) {
-      if (!FerryError.is(e, "E_UNRECOVERABLE")) throw e;
-      throw new FerryError(
-        "E_UNRECOVERABLE",
-        `the set's index cannot be rebuilt from these drives (${e.message})`,
-        {
-          hint: "Bring more drives of the set; `ferry verify --full` says which",
-          cause: e,
-        },
-      );
+      if (!FerryError.is(e, "E_UNRECOVERABLE") && !FerryError.is(e, "E_DECRYPT")) throw e;
+      firstErr = e;
     }
-    let plain = aeadOpen(set.keys.indexKey, sealed, indexAad(set.setId, i, flags, plainLen));
+    // The log copy is striped like the data; the replicas on a few drives are the fallback
+    // when more drives are lost than parity covers.
+    for (const d of set.manifest.index.replicas ?? []) {
+      if (plain) break;
+      const drive = set.drives[d];
+      const sealed = drive ? await drive.readIndexReplica(replicaOffset, stored) : null;
+      if (!sealed) continue;
+      try {
+        plain = aeadOpen(set.keys.indexKey, sealed, aad);
+      } catch {
+        // a damaged replica: try the next one
+      }
+    }
+    replicaOffset += stored;
+    if (!plain) {
+      if (FerryError.is(firstErr, "E_DECRYPT")) throw firstErr;
+      const why = FerryError.is(firstErr) ? firstErr.message : String(firstErr);
+      throw new FerryError("E_UNRECOVERABLE", `the set's index cannot be rebuilt from these drives (${why})`, {
+        hint: "Bring more drives of the set (the first drive of each bag holds a copy of the index); `ferry verify --full` says which",
+        cause: firstErr,
+      });
+    }
     if (flags & FLAG_ZSTD) plain = decompress(plain, plainLen);
     else if (plain.length !== plainLen)
       throw new FerryError("E_CORRUPT", `index piece ${i} has the wrong length`);
