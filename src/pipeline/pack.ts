@@ -456,9 +456,13 @@ class Packer {
 
   private async refreshBudget(): Promise<void> {
     const rec = BLOCK_HEADER_SIZE + this.layout.blockSize + 32;
-    const reserve = 4 << 20; // room for the manifest, label and a little slack
+    // Keep room for the manifest, the label, and the index replica (about 0.1% of the data,
+    // so 0.2% of the free space is ample) so a drive is never filled past the end of the set.
     this.log.budget = await Promise.all(
-      this.writers.map(async (w) => Math.max(0, Math.floor(((await w.freeBytes()) - reserve) / rec))),
+      this.writers.map(async (w) => {
+        const free = await w.freeBytes();
+        return Math.max(0, Math.floor((free - (4 << 20) - free / 500) / rec));
+      }),
     );
   }
 
