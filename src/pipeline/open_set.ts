@@ -1,3 +1,4 @@
+import { Blake3Hasher } from "@napi-rs/blake-hash";
 import { verifySignature } from "../crypto/index.js";
 import { ReedSolomon } from "../erasure/index.js";
 import { FerryError } from "../errors.js";
@@ -232,6 +233,7 @@ export interface BadBlock {
 export class StripeReader {
   private readonly rs: ReedSolomon;
   private readonly cache = new Map<number, Buffer>();
+  private readonly trust = new Map<number, Promise<boolean>>();
   readonly bad: BadBlock[] = [];
   repairedStripes = 0;
 
@@ -240,6 +242,30 @@ export class StripeReader {
     private readonly cacheSize = 8,
   ) {
     this.rs = new ReedSolomon(set.layout.k, set.layout.m);
+  }
+
+  /** Whether drive `d`'s SUMS file hashes to what the signed manifest records (computed once). */
+  private sumsTrusted(d: number): Promise<boolean> {
+    let p = this.trust.get(d);
+    if (!p) {
+      p = (async () => {
+        const drive = this.set.drives[d];
+        const want = this.set.manifest?.drives[d];
+        if (!drive || !want) return true;
+        const h = new Blake3Hasher();
+        const step = 1 << 16;
+        let total = 0;
+        for (let n = 0; ; n += step) {
+          const part = await drive.readSums(n, step);
+          h.update(part);
+          total += part.length;
+          if (part.length < step * 32) break;
+        }
+        return total === want.blocks * 32 && h.digestBuffer().toString("hex") === want.sums;
+      })();
+      this.trust.set(d, p);
+    }
+    return p;
   }
 
   /** Reads and checks one block; returns its payload or null (recording why). */
@@ -282,14 +308,19 @@ export class StripeReader {
     }
     const { k, m } = this.set.layout;
     const shards: (Buffer | null)[] = new Array(k + m).fill(null);
+    const tried: boolean[] = new Array(k + m).fill(false);
+    const members = this.set.layout.groups[s % this.set.layout.groups.length]!.drives;
     let good = 0;
-    for (let i = 0; i < k; i++) {
-      shards[i] = await this.readShard(s, i);
-      if (shards[i]) good++;
-    }
-    for (let i = k; i < k + m && good < k; i++) {
-      shards[i] = await this.readShard(s, i);
-      if (shards[i]) good++;
+    // Data shards first, then parity. Blocks of drives whose SUMS file does not match the
+    // signed manifest are read last: their SUMS entries cannot vouch for them, so a block
+    // rewritten together with its SUMS entry would pass the checks and fail decryption.
+    for (const wantTrusted of [true, false]) {
+      for (let i = 0; i < k + m && good < k; i++) {
+        if (tried[i] || (await this.sumsTrusted(members[i]!)) !== wantTrusted) continue;
+        tried[i] = true;
+        shards[i] = await this.readShard(s, i);
+        if (shards[i]) good++;
+      }
     }
     if (good < k) {
       throw new FerryError(
