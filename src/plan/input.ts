@@ -673,7 +673,7 @@ export function resolvePlanInput(raw: RawPlanInput, source?: SourceProfile): Pla
     destination.description = `object store at ${String(ds.objectStore).trim()}`;
   } else {
     assumptions.push(
-      "the destination ingests as fast as data arrives (destination.servers/perServer or objectStore)",
+      "the destination ingests as fast as data arrives (destination.servers with destination.perServer, or destination.objectStore)",
     );
   }
   if (ds.drivesAtOnce !== undefined && ds.drivesAtOnce !== "") {
@@ -761,7 +761,18 @@ export function resolvePlanInput(raw: RawPlanInput, source?: SourceProfile): Pla
     );
   }
 
-  const out: PlanInput = { data, couriers, destination, currency: distinct[0] ?? "$", assumptions };
+  const withFlags = assumptions.map((a) =>
+    a.replace(/\b(data|return|network|drives|couriers|destination)\.[A-Za-z]+\b/g, (f) =>
+      PLAN_FLAGS[f] ? `${f}, ${PLAN_FLAGS[f]}` : f,
+    ),
+  );
+  const out: PlanInput = {
+    data,
+    couriers,
+    destination,
+    currency: distinct[0] ?? "$",
+    assumptions: withFlags,
+  };
   if (network) out.network = network;
   if (drives) out.drives = drives;
   if (tolerate) out.tolerate = tolerate;
