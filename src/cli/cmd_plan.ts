@@ -21,7 +21,11 @@ import {
 } from "../index.js";
 import { type CliIO, type Command, EXIT } from "./io.js";
 
-/** `ferry plan --help`. */
+/**
+ * `ferry plan --help`.
+ * @example
+ * io.stdout.write(PLAN_HELP);
+ */
 export const PLAN_HELP = `Usage: ferry plan [PLAN_FILE] [options]
 
 Is it faster to send the data over the network, to fly drives, or both? For each option:

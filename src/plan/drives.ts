@@ -18,7 +18,12 @@ import {
 import { fieldLabel } from "./input.js";
 import { formatBytes, formatPercent } from "./units.js";
 
-/** A sized drive set. */
+/**
+ * A sized drive set.
+ * @example
+ * const set: DriveSet = sizeDriveSet(80e12, { usable: 1.96e12, drivesPerBag: 15 });
+ * set.bags.length; // 4
+ */
 export interface DriveSet {
   /** Bags in order, named bag1, bag2, …, with how many drives each holds. */
   bags: BagSpec[];
@@ -36,7 +41,11 @@ export interface DriveSet {
   rawBytes: number;
 }
 
-/** What {@link sizeDriveSet} may choose and what is fixed. */
+/**
+ * What {@link sizeDriveSet} may choose and what is fixed.
+ * @example
+ * const c: DriveSetConstraints = { usable: 1.96e12, count: 60, bags: 4, drivesPerBag: 15 };
+ */
 export interface DriveSetConstraints {
   /** Bytes each drive may hold. */
   usable: number;
@@ -73,6 +82,8 @@ function dataDrivesOf(counts: number[], tolerate: TolerancePolicy): number | und
 /**
  * Data drives of `n` drives spread evenly over `b` bags under `p`: the same choice as
  * {@link geometryCandidates} on {@link balancedBags}, in constant time for sizing loops.
+ * @example
+ * balancedDataDrives(12, 4, { kind: "bag", extra: 0 }); // 9: 3 groups of 3 data + 1 parity
  */
 export function balancedDataDrives(n: number, b: number, p: TolerancePolicy): number | undefined {
   let best: { overhead: number; groups: number; data: number } | undefined;
@@ -214,7 +225,12 @@ function usageError(
   });
 }
 
-/** How long writing or reading a drive set takes when only some drives are attached at once. */
+/**
+ * How long writing or reading a drive set takes when only some drives are attached at once.
+ * @example
+ * const w: DriveWaves = driveWaves(60, 1.78e12, 1, 4, 250e6);
+ * w.waves; // 15
+ */
 export interface DriveWaves {
   /** Seconds for all drives. */
   seconds: number;

@@ -11,10 +11,16 @@ import { FerryError } from "../errors.js";
 /**
  * What a drive set must survive: any `drives` lost drives, or (kind "bag") any one whole
  * bag plus `extra` more drives.
+ * @example
+ * const p: TolerancePolicy = parseTolerance("bag+1"); // { kind: "bag", extra: 1 }
  */
 export type TolerancePolicy = { kind: "drives"; drives: number } | { kind: "bag"; extra: number };
 
-/** A bag of drives as given to pack (`--drive BAG=PATH`, one per drive). */
+/**
+ * A bag of drives as given to pack (`--drive BAG=PATH`, one per drive).
+ * @example
+ * const bags: BagSpec[] = [{ name: "alice", drives: 15 }, { name: "bob", drives: 15 }];
+ */
 export interface BagSpec {
   /** The bag's name, as on pack's command line. */
   name: string;
@@ -22,20 +28,34 @@ export interface BagSpec {
   drives: number;
 }
 
-/** One drive's place: its bag and its 0-based position within that bag, in the order given. */
+/**
+ * One drive's place: its bag and its 0-based position within that bag, in the order given.
+ * @example
+ * chooseGeometry(bags, parseTolerance("bag")).groups[0]!.drives[1]; // { bag: "bob", index: 0 }
+ */
 export interface DriveRef {
   bag: string;
   index: number;
 }
 
-/** A stripe group: every stripe puts one block on each of its drives, `k` data + `m` parity. */
+/**
+ * A stripe group: every stripe puts one block on each of its drives, `k` data + `m` parity.
+ * @example
+ * const g: StripeGroup = chooseGeometry(bags, parseTolerance("2")).groups[0]!;
+ * g.k + g.m === g.drives.length; // true
+ */
 export interface StripeGroup {
   drives: DriveRef[];
   k: number;
   m: number;
 }
 
-/** The chosen geometry. */
+/**
+ * The chosen geometry.
+ * @example
+ * const g: Geometry = chooseGeometry(bags, parseTolerance("bag"));
+ * g.description; // "15 stripe groups of 2 drives (one from each bag), 1 data + 1 parity each: …"
+ */
 export interface Geometry {
   /** The stripe groups; together they hold every drive exactly once. */
   groups: StripeGroup[];
@@ -49,7 +69,11 @@ export interface Geometry {
   tolerate: string;
 }
 
-/** Reed-Solomon over GF(2^8): at most 256 blocks per stripe. */
+/**
+ * Reed-Solomon over GF(2^8): at most 256 blocks per stripe.
+ * @example
+ * bags.reduce((n, b) => n + b.drives, 0) <= MAX_STRIPE_WIDTH; // one group can span them all
+ */
 export const MAX_STRIPE_WIDTH = 256;
 
 /**
@@ -93,7 +117,11 @@ export function formatTolerance(p: TolerancePolicy): string {
   return p.extra === 0 ? "bag" : `bag+${p.extra}`;
 }
 
-/** The shape of a candidate without its drive lists, for fast sizing. */
+/**
+ * The shape of a candidate without its drive lists, for fast sizing.
+ * @example
+ * const best: GeometryShape | undefined = geometryCandidates([15, 15, 15, 15], parseTolerance("bag"))[0];
+ */
 export interface GeometryShape {
   shape: "single" | "across-bags";
   /** How many stripe groups. */

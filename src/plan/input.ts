@@ -25,6 +25,14 @@ type V = UnitInput;
 /**
  * Plan inputs as written in a plan file (YAML or JSON) or assembled from flags. Values keep
  * their units as text ("80 TB", "1 Gbit/s", "24 h", "80%", "$0.09/GB").
+ * @example
+ * const raw: RawPlanInput = {
+ *   data: { size: "80 TB" },
+ *   network: { bandwidth: "100 Mbit/s", utilisation: "80%" },
+ *   drives: { capacity: "2 TB", write: "250 MB/s", count: 60 },
+ *   couriers: { bags: 4, drivesPerBag: 15, doorToDoor: "24 h" },
+ *   return: "300 GB",
+ * };
  */
 export interface RawPlanInput {
   data?: {
@@ -121,7 +129,12 @@ export interface RawPlanInput {
   tolerate?: V;
 }
 
-/** What a scan of the source found, as the planner needs it. `scanSource` returns a superset. */
+/**
+ * What a scan of the source found, as the planner needs it. `scanSource` returns a superset.
+ * @example
+ * const profile: SourceProfile = { files: 1_200_000, bytes: 80e12, compressRatio: 0.7, duplicateFraction: 0.03 };
+ * resolvePlanInput({ network: { bandwidth: "1 Gbit/s" } }, profile);
+ */
 export interface SourceProfile {
   /** The folder scanned. */
   root?: string;
@@ -141,7 +154,11 @@ export interface SourceProfile {
   byClass?: Record<string, { files: number; bytes: number; compressRatio?: number }>;
 }
 
-/** The link, resolved. */
+/**
+ * The link, resolved.
+ * @example
+ * resolvePlanInput({ data: { size: "1 TB" }, network: { bandwidth: "1 Gbit/s" } }).network; // { bandwidth: 125e6, utilisation: 0.8, streams: 1 }
+ */
 export interface NetworkInput {
   /** Bytes per second. */
   bandwidth: number;
@@ -155,7 +172,11 @@ export interface NetworkInput {
   price?: Price;
 }
 
-/** The drives and the hosts that write them, resolved. */
+/**
+ * The drives and the hosts that write them, resolved.
+ * @example
+ * resolvePlanInput(raw).drives?.usable; // capacity × (1 − reserve), in bytes
+ */
 export interface DrivesInput {
   /** Bytes per drive as labelled. */
   capacity: number;
@@ -175,7 +196,11 @@ export interface DrivesInput {
   afr: number;
 }
 
-/** Couriers, resolved. */
+/**
+ * Couriers, resolved.
+ * @example
+ * resolvePlanInput(raw).couriers.doorToDoor; // 86400 for "24 h"
+ */
 export interface CouriersInput {
   /** A fixed number of bags, or undefined to size. */
   bags?: number;
@@ -191,7 +216,11 @@ export interface CouriersInput {
   bagLoss: number;
 }
 
-/** Destination ingest, resolved. */
+/**
+ * Destination ingest, resolved.
+ * @example
+ * resolvePlanInput({ ...raw, destination: { servers: 4, perServer: "500 MB/s" } }).destination.rate; // 2e9
+ */
 export interface DestinationInput {
   /** Aggregate bytes per second, or undefined when only drive reads limit ingest. */
   rate?: number;
@@ -201,7 +230,11 @@ export interface DestinationInput {
   drivesAtOnce: number;
 }
 
-/** The return trip, resolved. */
+/**
+ * The return trip, resolved.
+ * @example
+ * resolvePlanInput({ ...raw, return: "300 GB" }).return?.bytes; // 300e9
+ */
 export interface ReturnInput {
   /** Bytes of results. */
   bytes: number;
@@ -214,7 +247,12 @@ export interface ReturnInput {
   drivesAtOnce: number;
 }
 
-/** Everything the planner needs, in bytes, bytes per second and seconds. */
+/**
+ * Everything the planner needs, in bytes, bytes per second and seconds.
+ * @example
+ * const input: PlanInput = resolvePlanInput(raw);
+ * planTransfer(input);
+ */
 export interface PlanInput {
   data: {
     /** Bytes to move, as they are at the source. */
@@ -245,7 +283,11 @@ export interface PlanInput {
   assumptions: string[];
 }
 
-/** The flag for each plan-file field, for error messages and `--help`. */
+/**
+ * The flag for each plan-file field, for error messages and `--help`.
+ * @example
+ * PLAN_FLAGS["network.bandwidth"]; // "--bandwidth"
+ */
 export const PLAN_FLAGS: Readonly<Record<string, string>> = {
   "data.size": "--size",
   "data.source": "--source",
@@ -291,10 +333,18 @@ export const PLAN_FLAGS: Readonly<Record<string, string>> = {
 
 const ALIASES: Record<string, string> = { utilization: "utilisation" };
 
-/** Default files per second for pack's listing of the source when nothing was measured. */
+/**
+ * Default files per second for pack's listing of the source when nothing was measured.
+ * @example
+ * resolvePlanInput({ data: { size: "1 TB", files: 10_000 }, network: { bandwidth: "1 Gbit/s" } }).data.scanRate; // 10_000
+ */
 export const DEFAULT_SCAN_RATE = 10_000;
 
-/** `network.utilisation (--utilisation)`: how errors name a field. */
+/**
+ * `network.utilisation (--utilisation)`: how errors name a field.
+ * @example
+ * fieldLabel("network.bandwidth"); // "network.bandwidth (--bandwidth)"
+ */
 export function fieldLabel(field: string): string {
   const flag = PLAN_FLAGS[field];
   return flag ? `${field} (${flag})` : field;

@@ -6,16 +6,33 @@
  * Pure functions, no I/O. Rates are in bytes per second, times in seconds.
  */
 
-/** Mathis et al. (1997) constant for periodic loss with delayed ACKs off: sqrt(3/2). */
+/**
+ * Mathis et al. (1997) constant for periodic loss with delayed ACKs off: sqrt(3/2).
+ * @example
+ * (1460 / 0.1) * (MATHIS_C / Math.sqrt(1e-4)); // one stream at 100 ms RTT and 0.01% loss: ≈ 1.79 MB/s
+ */
 export const MATHIS_C = Math.sqrt(3 / 2);
 
-/** Ethernet TCP maximum segment size (1500 MTU − 40 bytes of headers). */
+/**
+ * Ethernet TCP maximum segment size (1500 MTU − 40 bytes of headers).
+ * @example
+ * tcpStreamCeiling(0.1, 1e-4, DEFAULT_TCP_WINDOW, DEFAULT_MSS);
+ */
 export const DEFAULT_MSS = 1460;
 
-/** Linux's default largest auto-tuned receive window (net.ipv4.tcp_rmem max, 6 MiB). */
+/**
+ * Linux's default largest auto-tuned receive window (net.ipv4.tcp_rmem max, 6 MiB).
+ * @example
+ * DEFAULT_TCP_WINDOW / 0.15; // ≈ 41.9 MB/s: one default stream at 150 ms RTT
+ */
 export const DEFAULT_TCP_WINDOW = 6 * 2 ** 20;
 
-/** The inputs of {@link networkThroughput}. */
+/**
+ * The inputs of {@link networkThroughput}.
+ * @example
+ * const n: NetworkModelInput = { bandwidth: 125e6, utilisation: 0.8, rtt: 0.15, streams: 8 };
+ * networkThroughput(n).rate;
+ */
 export interface NetworkModelInput {
   /** Link rate in bytes per second (what the contract says). */
   bandwidth: number;
@@ -33,10 +50,19 @@ export interface NetworkModelInput {
   mss?: number;
 }
 
-/** What limits a transfer. */
+/**
+ * What limits a transfer.
+ * @example
+ * networkThroughput({ bandwidth: 1.25e9, utilisation: 1, rtt: 0.15 }).limit; // "window"
+ */
 export type NetworkLimit = "link" | "window" | "loss";
 
-/** The modelled throughput and what bounds it. */
+/**
+ * The modelled throughput and what bounds it.
+ * @example
+ * const t: NetworkThroughput = networkThroughput({ bandwidth: 12.5e6, utilisation: 0.8 });
+ * t.rate; // 10e6
+ */
 export interface NetworkThroughput {
   /** Bytes per second the transfer achieves. */
   rate: number;

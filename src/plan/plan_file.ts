@@ -213,7 +213,12 @@ export function planToJson(plan: Plan): Record<string, unknown> {
   return JSON.parse(JSON.stringify(out, jsonSafe));
 }
 
-/** The file `--save-layout` writes and `ferry pack --plan` reads. */
+/**
+ * The file `--save-layout` writes and `ferry pack --plan` reads.
+ * @example
+ * const file: LayoutFile = layoutFile(plan);
+ * file.layout.tolerate; // "bag"
+ */
 export interface LayoutFile {
   kind: "ferry-plan";
   version: 1;

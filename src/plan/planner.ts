@@ -13,13 +13,25 @@ import { type NetworkThroughput, networkThroughput } from "./network.js";
 import { driveFailureProbability, reshipProbability } from "./reliability.js";
 import { formatBytes, formatDuration, formatPercent, formatRate, type Price } from "./units.js";
 
-/** The three ways to move data. */
+/**
+ * The three ways to move data.
+ * @example
+ * plan.outbound.winner satisfies OptionKind; // "drives"
+ */
 export type OptionKind = "network" | "drives" | "hybrid";
 
-/** Which way the data goes. */
+/**
+ * Which way the data goes.
+ * @example
+ * plan.return?.direction satisfies Direction | undefined; // "return"
+ */
 export type Direction = "outbound" | "return";
 
-/** The stages of a timeline. */
+/**
+ * The stages of a timeline.
+ * @example
+ * plan.outbound.options[1]!.stages.map((s) => s.name satisfies StageName); // ["pack", "transit", "verify", "ingest"]
+ */
 export type StageName =
   | "scan"
   | "transfer"
@@ -30,7 +42,12 @@ export type StageName =
   | "verify"
   | "ingest";
 
-/** One stage of an option's timeline. */
+/**
+ * One stage of an option's timeline.
+ * @example
+ * const pack: Stage | undefined = plan.outbound.options.find((o) => o.kind === "drives")?.stages[0];
+ * pack?.detail; // "60 drives, 4 at once: 15 waves × 2.0 h writing 1.78 TB at 250 MB/s (1 host × 4)"
+ */
 export interface Stage {
   name: StageName;
   /** "network" or "drives": hybrid runs both lanes at once. */
@@ -42,13 +59,21 @@ export interface Stage {
   detail: string;
 }
 
-/** One line of an option's cost. */
+/**
+ * One line of an option's cost.
+ * @example
+ * plan.outbound.options[1]!.cost.items; // [{ what: "60 drives", amount: 7200 }, { what: "courier: 4 bags", amount: 1600 }]
+ */
 export interface CostLine {
   what: string;
   amount: number;
 }
 
-/** An option's cost: the known lines, and the prices that were not given. */
+/**
+ * An option's cost: the known lines, and the prices that were not given.
+ * @example
+ * formatCost(plan.outbound.options[1]!.cost); // "$8,800"
+ */
 export interface Cost {
   /** Sum of the known lines. */
   total: number;
@@ -58,7 +83,11 @@ export interface Cost {
   currency: string;
 }
 
-/** The parity an option uses. */
+/**
+ * The parity an option uses.
+ * @example
+ * plan.outbound.options[1]!.parity; // { tolerate: "bag", k: 3, m: 1, groups: 15, overhead: 0.333, … }
+ */
 export interface ParityPlan {
   tolerate: string;
   description: string;
@@ -70,7 +99,11 @@ export interface ParityPlan {
   overhead: number;
 }
 
-/** The drives an option uses. */
+/**
+ * The drives an option uses.
+ * @example
+ * plan.outbound.options[1]!.drives?.pack; // { hosts: 1, perHost: 4, atOnce: 4, waves: 15, limit: "drive" }
+ */
 export interface DrivePlan {
   count: number;
   bags: BagSpec[];
@@ -88,7 +121,11 @@ export interface DrivePlan {
   geometry: Geometry;
 }
 
-/** One option, fully worked out. */
+/**
+ * One option, fully worked out.
+ * @example
+ * for (const o of plan.outbound.options) console.log(o.label, formatDuration(o.totalSeconds));
+ */
 export interface OptionPlan {
   kind: OptionKind;
   label: string;
@@ -109,14 +146,22 @@ export interface OptionPlan {
   network?: NetworkThroughput;
 }
 
-/** A stage's share of the drive timeline. */
+/**
+ * A stage's share of the drive timeline.
+ * @example
+ * plan.outbound.driveShares?.map((s) => `${s.name} ${formatPercent(s.share)}`); // ["pack 28%", "transit 22%", …]
+ */
 export interface StageShare {
   name: StageName;
   seconds: number;
   share: number;
 }
 
-/** The drive option recomputed with other host settings. */
+/**
+ * The drive option recomputed with other host settings.
+ * @example
+ * plan.outbound.whatIf?.[2]; // { hosts: 2, perHost: 4, packSeconds: 56_889, totalSeconds: … }
+ */
 export interface WhatIf {
   hosts: number;
   perHost: number;
@@ -124,7 +169,12 @@ export interface WhatIf {
   totalSeconds: number;
 }
 
-/** The plan for one direction. */
+/**
+ * The plan for one direction.
+ * @example
+ * const d: DirectionPlan = plan.outbound;
+ * console.log(d.why);
+ */
 export interface DirectionPlan {
   direction: Direction;
   /** "training can start" or "the results are back". */
@@ -148,7 +198,11 @@ export interface DirectionPlan {
   notes: string[];
 }
 
-/** The drive layout to hand to `ferry pack --plan`: bags, tolerance and the stripe groups. */
+/**
+ * The drive layout to hand to `ferry pack --plan`: bags, tolerance and the stripe groups.
+ * @example
+ * plan.layout?.bags; // [{ name: "bag1", drives: 15 }, …]
+ */
 export interface PlanLayout {
   tolerate: string;
   bags: BagSpec[];
@@ -167,7 +221,11 @@ export interface PlanLayout {
   option: OptionKind;
 }
 
-/** A complete plan. */
+/**
+ * A complete plan.
+ * @example
+ * const plan: Plan = planTransfer(resolvePlanInput(raw));
+ */
 export interface Plan {
   version: 1;
   input: PlanInput;
@@ -179,7 +237,11 @@ export interface Plan {
   assumptions: string[];
 }
 
-/** A hybrid must beat the best single option by this share of time to win (two pipelines cost effort). */
+/**
+ * A hybrid must beat the best single option by this share of time to win (two pipelines cost effort).
+ * @example
+ * hybrid.totalSeconds < best.totalSeconds * (1 - HYBRID_MARGIN); // the hybrid wins
+ */
 export const HYBRID_MARGIN = 0.1;
 
 const MONTH_SECONDS = 30.4375 * 86400;

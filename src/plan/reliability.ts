@@ -25,7 +25,11 @@ export function driveFailureProbability(afr: number, seconds: number): number {
   return 1 - (1 - afr) ** (seconds / YEAR_SECONDS);
 }
 
-/** Probability that at most `x` of `n` independent trials fail, each with probability `p`. */
+/**
+ * Probability that at most `x` of `n` independent trials fail, each with probability `p`.
+ * @example
+ * binomialCdf(1, 4, 0.1); // 0.9477: at most one of four fails
+ */
 export function binomialCdf(x: number, n: number, p: number): number {
   if (x < 0) return 0;
   if (x >= n) return 1;
@@ -40,7 +44,12 @@ export function binomialCdf(x: number, n: number, p: number): number {
   return Math.min(1, sum);
 }
 
-/** A stripe group for reliability: the bag of each of its drives, and its parity count. */
+/**
+ * A stripe group for reliability: the bag of each of its drives, and its parity count.
+ * @example
+ * const g: GroupRisk = { bags: ["a", "b", "c", "d"], m: 1 };
+ * reshipProbability([g], 0.001, 0);
+ */
 export interface GroupRisk {
   /** The bag each drive travels in. */
   bags: readonly string[];

@@ -10,7 +10,11 @@ import type { DirectionPlan, OptionPlan, Plan, Stage, StageName } from "./planne
 import { formatCost, zoomUntil } from "./render_text.js";
 import { formatBytes, formatDuration, formatPercent } from "./units.js";
 
-/** Fill colour of each stage in the charts. */
+/**
+ * Fill colour of each stage in the charts.
+ * @example
+ * STAGE_COLORS.pack; // "#f59e0b"
+ */
 export const STAGE_COLORS: Readonly<Record<StageName, string>> = {
   scan: "#94a3b8",
   transfer: "#2563eb",
@@ -107,7 +111,11 @@ function rowsOf(dir: DirectionPlan): Row[] {
   });
 }
 
-/** Options for {@link renderTimelineSvg}. */
+/**
+ * Options for {@link renderTimelineSvg}.
+ * @example
+ * renderTimelineSvg(plan.outbound, { width: 1200, until: 5 * 86400, title: "First five days" });
+ */
 export interface SvgOptions {
   /** Pixel width (default 960). */
   width?: number;

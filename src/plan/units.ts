@@ -13,7 +13,11 @@
  */
 import { FerryError } from "../errors.js";
 
-/** A value as it comes from a flag or a plan file: text, or a number from JSON/YAML. */
+/**
+ * A value as it comes from a flag or a plan file: text, or a number from JSON/YAML.
+ * @example
+ * const size: UnitInput = "80 TB"; // or 0, or 4 for a count
+ */
 export type UnitInput = string | number;
 
 const INTEGER = String.raw`(?:\d{1,3}(?:,\d{3})+|\d[\d_]*)`;
@@ -287,10 +291,18 @@ export function parseNumber(value: UnitInput, field: string): number {
   return n;
 }
 
-/** What a price is charged per. */
+/**
+ * What a price is charged per.
+ * @example
+ * parsePrice("$500/month", "network.price").basis; // "month"
+ */
 export type PriceBasis = "each" | "byte" | "month";
 
-/** A parsed price: `amount` per `basis` (per byte for "$0.09/GB"), in `currency`. */
+/**
+ * A parsed price: `amount` per `basis` (per byte for "$0.09/GB"), in `currency`.
+ * @example
+ * const p: Price = { amount: 120, basis: "each", currency: "$" };
+ */
 export interface Price {
   /** The amount per unit of `basis` (per byte when basis is "byte"). */
   amount: number;

@@ -5,7 +5,11 @@
  * Pure functions, no I/O.
  */
 
-/** The classes a scan reports bytes for. */
+/**
+ * The classes a scan reports bytes for.
+ * @example
+ * const c: FileClass = classifyFile("shard-0001.tar"); // "archive"
+ */
 export type FileClass =
   | "text"
   | "tabular"
@@ -111,7 +115,11 @@ for (const [cls, exts] of Object.entries(EXTENSIONS) as [FileClass, string[]][])
   for (const e of exts) BY_EXT.set(e, cls);
 }
 
-/** Every class, in report order. */
+/**
+ * Every class, in report order.
+ * @example
+ * for (const c of FILE_CLASSES) console.log(c, scan.byClass[c].bytes);
+ */
 export const FILE_CLASSES: readonly FileClass[] = [
   "text",
   "tabular",
