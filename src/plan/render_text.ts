@@ -140,22 +140,33 @@ export function renderTextTimeline(dir: DirectionPlan, width = 60, until?: numbe
   const nameW = Math.max(...lanes.map((l) => l.name.length));
   const lines: string[] = [];
   for (const lane of lanes) {
-    let bar = "";
-    let last = 0;
-    let clipped = false;
-    for (const s of lane.stages) {
-      if (s.seconds <= 0) continue;
-      last = Math.max(last, s.start + s.seconds);
-      const target = Math.round(((s.start + s.seconds) / end) * width);
-      const n = Math.max(1, target - bar.length);
-      const room = width - bar.length;
-      if (room <= 0) {
-        clipped = true;
-        continue;
-      }
-      if (n > room) clipped = true;
-      bar += STAGE_GLYPHS[s.name].repeat(Math.min(n, room));
+    const stages = lane.stages.filter((s) => s.seconds > 0);
+    const last = stages.reduce((a, s) => Math.max(a, s.start + s.seconds), 0);
+    // Characters per stage: proportional, at least one each, summing to the lane's length.
+    const raw = stages.map((s) => (s.seconds / end) * width);
+    const counts = raw.map((r) => Math.max(1, Math.round(r)));
+    const target = Math.max(stages.length, Math.round((last / end) * width));
+    let sum = counts.reduce((a, b) => a + b, 0);
+    while (sum > target) {
+      let i = -1;
+      counts.forEach((c, j) => {
+        if (c > 1 && (i < 0 || c > counts[i]!)) i = j;
+      });
+      if (i < 0) break;
+      counts[i]!--;
+      sum--;
     }
+    while (sum < target) {
+      let i = 0;
+      raw.forEach((r, j) => {
+        if (r - counts[j]! > raw[i]! - counts[i]!) i = j;
+      });
+      counts[i]!++;
+      sum++;
+    }
+    const full = stages.map((s, i) => STAGE_GLYPHS[s.name].repeat(counts[i]!)).join("");
+    const clipped = full.length > width;
+    const bar = clipped ? full.slice(0, width) : full;
     lines.push(`${pad(lane.name, nameW)}  ${bar}${clipped ? "→" : ""} ${formatDuration(last)}`);
   }
   const used = new Set(lanes.flatMap((l) => l.stages.filter((s) => s.seconds > 0).map((s) => s.name)));
