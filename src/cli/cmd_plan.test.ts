@@ -155,6 +155,10 @@ test("--source scans a folder and the plan uses what it found", async () => {
   assert.ok(j.outbound.packedBytes < j.outbound.logicalBytes * 0.1);
   const text = await run(["--source", "corpus", "--bandwidth", "1 Gbit/s"]);
   assert.match(text.out, /Source .*corpus: 2 files/);
+  assert.match(text.out, /text\s+960 kB\s+2 files, packs to/);
+  await run(["--source", "corpus", "--bandwidth", "1 Gbit/s", "--out", "scan.html"]);
+  const html = readFileSync(join(dir, "scan.html"), "utf8");
+  assert.match(html, /<h2>Source <code>[^<]*corpus<\/code><\/h2><p>2 files, 960 kB; compresses to/);
   await assert.rejects(run(["--source", "nope", "--bandwidth", "1 Gbit/s"]), (e) =>
     FerryError.is(e, "E_NO_SOURCE"),
   );

@@ -373,6 +373,27 @@ export function renderPlanHtml(plan: Plan, opts: { width?: number } = {}): strin
   const layout = l
     ? `<section><h2>Layout for ferry pack</h2><p>${escapeXml(`${l.drives} drives in ${l.bags.length} bag${l.bags.length === 1 ? "" : "s"} (${l.bags.map((b) => `${b.name}: ${b.drives}`).join(", ")}), tolerate ${l.tolerate}: ${l.description}. Each drive holds ${formatBytes(l.perDriveBytes)}.`)}</p><p>Save it with <code>--save-layout plan.json</code>, then run <code>ferry pack --plan plan.json</code> with one <code>--drive BAG=PATH</code> per drive.</p></section>`
     : "";
+  const src = plan.input.data.source;
+  const source = src
+    ? `<section><h2>Source${src.root ? ` <code>${escapeXml(src.root)}</code>` : ""}</h2><p>${escapeXml(
+        `${src.files.toLocaleString("en-US")} files, ${formatBytes(src.bytes)}` +
+          (src.compressRatio !== undefined
+            ? `; compresses to ${formatPercent(src.compressRatio)} (sampled)`
+            : "") +
+          (src.duplicateFraction !== undefined
+            ? `; ~${formatPercent(src.duplicateFraction)} duplicate bytes (sampled)`
+            : ""),
+      )}</p><table class="stages"><thead><tr><th>type</th><th>bytes</th><th>files</th><th>packs to</th></tr></thead><tbody>${Object.entries(
+        src.byClass ?? {},
+      )
+        .filter(([, c]) => c.files > 0)
+        .sort((a, b) => b[1].bytes - a[1].bytes)
+        .map(
+          ([name, c]) =>
+            `<tr><td>${escapeXml(name)}</td><td>${formatBytes(c.bytes)}</td><td>${c.files.toLocaleString("en-US")}</td><td>${c.compressRatio !== undefined ? formatPercent(c.compressRatio) : "—"}</td></tr>`,
+        )
+        .join("")}</tbody></table></section>`
+    : "";
   const assumptions = plan.assumptions.length
     ? `<section><h2>Assumed</h2><ul>${plan.assumptions.map((a) => `<li>${escapeXml(a)}</li>`).join("")}</ul></section>`
     : "";
@@ -399,6 +420,7 @@ table.options td, table.options thead th { text-align: right; } td.win, th.win {
 ${directionHtml(plan.outbound, width)}
 ${plan.return ? directionHtml(plan.return, width) : ""}
 ${layout}
+${source}
 ${assumptions}
 </body>
 </html>

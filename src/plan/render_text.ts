@@ -275,7 +275,7 @@ export function renderPlanText(plan: Plan, opts: TextOptions = {}): string {
       `Source${src.root ? ` ${src.root}` : ""}: ${src.files.toLocaleString("en-US")} files, ${formatBytes(src.bytes)}`,
     );
     const classes = Object.entries(src.byClass ?? {}).sort((a, b) => b[1].bytes - a[1].bytes);
-    for (const [name, c] of classes.slice(0, 8)) {
+    for (const [name, c] of classes.filter(([, x]) => x.files > 0).slice(0, 9)) {
       const ratio = c.compressRatio !== undefined ? `, packs to ${formatPercent(c.compressRatio)}` : "";
       lines.push(
         `  ${pad(name, 10)} ${padLeft(formatBytes(c.bytes), 9)}  ${padLeft(c.files.toLocaleString("en-US"), 10)} files${ratio}`,
