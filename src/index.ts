@@ -13,3 +13,4 @@ export { ERROR_CODES, FerryError, type FerryErrorCode, type FerryErrorOptions } 
 export type { LabelBody, ManifestBody, PackStats, SetLayout } from "./format/index.js";
 export * from "./pipeline/index.js";
 export * from "./plan/index.js";
+export * from "./scan/index.js";

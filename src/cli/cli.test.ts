@@ -60,7 +60,16 @@ describe("ferry CLI end to end", () => {
   });
 
   test("pack refuses an impossible policy with a clear one-line error", () => {
-    const r = ferry(["pack", src, "--drive", `solo=${join(dir, "solo")}`, "--tolerate", "bag", "--recipient", recipient]);
+    const r = ferry([
+      "pack",
+      src,
+      "--drive",
+      `solo=${join(dir, "solo")}`,
+      "--tolerate",
+      "bag",
+      "--recipient",
+      recipient,
+    ]);
     assert.equal(r.code, 1);
     assert.match(r.err, /\[E_POLICY\]/);
     assert.match(r.err, /hint:/);
@@ -82,7 +91,10 @@ describe("ferry CLI end to end", () => {
       "--json",
     ]);
     assert.equal(r.code, 0, r.err);
-    const events = r.out.trim().split("\n").map((l) => JSON.parse(l));
+    const events = r.out
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     assert.equal(events[0].type, "start");
     const summary = events.at(-1);
     assert.equal(summary.type, "summary");

@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { FerryError, type PackEvent, pack, parseDriveSpec } from "../index.js";
 import { abs, parse, readArgFile, readPassphrase } from "./args.js";
 import { type Command, EXIT } from "./io.js";
-import { human, jsonLine } from "./output.js";
+import { human, jsonLine, plural } from "./output.js";
 import { Progress } from "./progress.js";
 
 export const PACK_HELP = `Usage: ferry pack SRC --drive BAG=PATH... --tolerate POLICY (--recipient age1... | --passphrase-file F) [options]
@@ -38,6 +38,36 @@ function parseSize(s: string): number {
         : 1 << 20
       : 1;
   return Number(m[1]) * mult;
+}
+
+/**
+ * Checks the drives given against the bags a plan laid out: by bag name when the command uses
+ * the plan's names, otherwise by the number and sizes of the bags.
+ */
+function checkPlanBags(
+  planBags: { name: string; drives: number }[],
+  drives: { bag: string }[],
+  file: string,
+): void {
+  const given = new Map<string, number>();
+  for (const d of drives) given.set(d.bag, (given.get(d.bag) ?? 0) + 1);
+  const byName = planBags.every((b) => given.has(b.name));
+  const fail = (what: string) => {
+    throw new FerryError("E_USAGE", `the drives do not match plan ${file}: ${what}`, {
+      hint: "Pass --drive BAG=PATH as the plan lays out, or re-plan",
+    });
+  };
+  if (byName) {
+    for (const b of planBags) {
+      if (given.get(b.name) !== b.drives)
+        fail(`bag ${b.name} has ${given.get(b.name)} drive(s), the plan ${b.drives}`);
+    }
+    if (given.size !== planBags.length) fail(`${given.size} bags given, the plan has ${planBags.length}`);
+    return;
+  }
+  const a = planBags.map((b) => b.drives).sort((x, y) => x - y);
+  const g = [...given.values()].sort((x, y) => x - y);
+  if (a.join(",") !== g.join(",")) fail(`bags of ${g.join("/")} drives given, the plan has ${a.join("/")}`);
 }
 
 /** `ferry pack`. */
@@ -91,18 +121,7 @@ export const packCommand: Command = async (argv, io) => {
       throw new FerryError("E_USAGE", `--tolerate ${tolerate} contradicts the plan's ${t}`);
     }
     tolerate = t;
-    for (const b of plan.layout?.bags ?? []) {
-      const n = drives.filter((d) => d.bag === b.name).length;
-      if (n !== b.drives) {
-        throw new FerryError(
-          "E_USAGE",
-          `the plan puts ${b.drives} drive(s) in bag ${b.name}, the command gives ${n}`,
-          {
-            hint: "Pass --drive BAG=PATH as the plan lays out, or re-plan",
-          },
-        );
-      }
-    }
+    checkPlanBags(plan.layout?.bags ?? [], drives, values.plan);
   }
   if (!tolerate) {
     throw new FerryError("E_USAGE", "pack needs --tolerate (e.g. 2, bag or bag+1)", {
@@ -121,12 +140,14 @@ export const packCommand: Command = async (argv, io) => {
     }
     if (e.type === "start") {
       layout = e.layout;
+      if (values.quiet) return;
       io.stderr.write(
         `${e.resumed ? "Resuming" : "Packing"} set ${e.set.slice(0, 8)}: ${e.description}\n` +
           `  parity overhead ${(e.overhead * 100).toFixed(0)}%, ${e.layout.drives.length} drives, block ${human(e.layout.blockSize)}\n`,
       );
     } else if (e.type === "scan") {
       total = e.bytes;
+      if (values.quiet) return;
       // Each drive of a group gets one block per stripe of its group: its share of the source.
       if (layout) perDrive = (e.bytes / (layout.k * layout.groups.length)) * (1 + 72 / layout.blockSize);
       io.stderr.write(`  source: ${e.files} files, ${human(e.bytes)}\n`);
@@ -163,12 +184,14 @@ export const packCommand: Command = async (argv, io) => {
   const bad = r.skipped.filter((s) => !s.reason.startsWith("special file"));
   if (json) {
     jsonLine(io, { type: "summary", ...r, seconds: secs });
+  } else if (values.quiet) {
+    // only warnings and skipped files
   } else if (r.alreadyComplete) {
     io.stderr.write(`Set ${r.set.slice(0, 8)} is already complete on these drives; nothing to do.\n`);
   } else {
     const s = r.stats;
     io.stderr.write(
-      `Packed ${s.files} files, ${s.dirs} folders, ${s.symlinks} symlinks: ${human(s.bytes)} in ${secs.toFixed(1)}s (${human(s.bytes / Math.max(secs, 0.001))}/s)\n` +
+      `Packed ${plural(s.files, "file")}, ${plural(s.dirs, "folder")}, ${plural(s.symlinks, "symlink")}: ${human(s.bytes)} in ${secs.toFixed(1)}s (${human(s.bytes / Math.max(secs, 0.001))}/s)\n` +
         `  stored ${human(s.storedBytes)} after dedup (${s.dedupChunks} of ${s.chunks} chunks) and compression (${s.compressedChunks} chunks)\n` +
         `  every drive carries a signed manifest; set id ${r.set}\n` +
         `  next: carry the drives; at arrival run \`ferry verify --full DRIVE...\` then \`ferry unpack DRIVE... --to DIR --identity KEY\`\n`,

@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { FerryError, type UnpackEvent, unpack } from "../index.js";
 import { abs, parse, unlockFrom } from "./args.js";
 import { type Command, EXIT } from "./io.js";
-import { human, jsonLine } from "./output.js";
+import { human, jsonLine, plural } from "./output.js";
 import { Progress } from "./progress.js";
 
 export const UNPACK_HELP = `Usage: ferry unpack PATH... --to DIR (--identity FILE | --passphrase-file F) [--only GLOB]... [--json]
@@ -54,6 +54,7 @@ export const unpackCommand: Command = async (argv, io) => {
   const onEvent = (e: UnpackEvent) => {
     if (json) return jsonLine(io, e);
     if (e.type === "start") {
+      if (values.quiet) return;
       io.stderr.write(
         `Unpacking set ${e.set.slice(0, 8)}: ${e.files} files, ${human(e.bytes)} from ${e.drivesPresent} of ${e.drivesTotal} drives\n`,
       );
@@ -74,9 +75,9 @@ export const unpackCommand: Command = async (argv, io) => {
   progress.done();
   const secs = (Date.now() - start) / 1000;
   if (json) jsonLine(io, { type: "summary", ...r, seconds: secs });
-  else {
+  else if (!values.quiet || r.lost.length) {
     io.stderr.write(
-      `Restored ${r.files} files, ${r.dirs} folders, ${r.symlinks} symlinks: ${human(r.bytes)} in ${secs.toFixed(1)}s${r.resumed ? " (resumed)" : ""}\n` +
+      `Restored ${plural(r.files, "file")}, ${plural(r.dirs, "folder")}, ${plural(r.symlinks, "symlink")}: ${human(r.bytes)} in ${secs.toFixed(1)}s${r.resumed ? " (resumed)" : ""}\n` +
         `  every chunk and file hash checked; ${r.repairedStripes} stripe(s) rebuilt from parity, ${r.badBlocks} bad or missing block(s) bypassed\n`,
     );
     if (r.lost.length) io.stderr.write(`  ${r.lost.length} file(s) could not be restored (listed above)\n`);

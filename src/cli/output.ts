@@ -13,6 +13,11 @@ export function human(bytes: number): string {
   return `${v >= 100 || i === 0 ? v.toFixed(0) : v.toFixed(1)} ${u[i]}`;
 }
 
+/** "1 file", "2 files". */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
 /** Formats seconds as 1h02m, 3m20s or 12s. */
 export function duration(s: number): string {
   if (!Number.isFinite(s) || s < 0) return "--";

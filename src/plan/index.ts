@@ -13,4 +13,3 @@ export * from "./units.js";
 export * from "./render_text.js";
 export * from "./plan_file.js";
 export * from "./render_html.js";
-export * from "../scan/index.js";
