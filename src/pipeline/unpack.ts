@@ -160,10 +160,14 @@ export async function* readIndex(set: OpenedSet, reader: StripeReader): AsyncGen
     if (!plain) {
       if (FerryError.is(firstErr, "E_DECRYPT")) throw firstErr;
       const why = FerryError.is(firstErr) ? firstErr.message : String(firstErr);
-      throw new FerryError("E_UNRECOVERABLE", `the set's index cannot be rebuilt from these drives (${why})`, {
-        hint: "Bring more drives of the set (the first drive of each bag holds a copy of the index); `ferry verify --full` says which",
-        cause: firstErr,
-      });
+      throw new FerryError(
+        "E_UNRECOVERABLE",
+        `the set's index cannot be rebuilt from these drives (${why})`,
+        {
+          hint: "Bring more drives of the set (the first drive of each bag holds a copy of the index); `ferry verify --full` says which",
+          cause: firstErr,
+        },
+      );
     }
     if (flags & FLAG_ZSTD) plain = decompress(plain, plainLen);
     else if (plain.length !== plainLen)
