@@ -155,10 +155,12 @@ async function run(set: OpenedSet, reader: StripeReader, opts: VerifyOptions): P
     r?.problems.push(p.problem);
   }
 
-  // Checks that need no block reads: SUMS against the manifest, segment sizes.
+  // Checks that need no block reads: manifest present, SUMS against the manifest, segment sizes.
   for (const r of reports) {
     const d = set.drives[r.index];
     if (!d) continue;
+    // A drive without its manifest cannot open the set on its own or with other such drives.
+    if (!d.manifest && !d.manifestError) r.problems.push("MANIFEST missing (the other drives carry it)");
     const want = manifest.drives[r.index];
     const sums = await d.sumsFile();
     if (!sums) r.problems.push("SUMS file missing");
