@@ -337,7 +337,8 @@ function plain(b: Uint8Array): Uint8Array {
  * internal buffer is `2 * maxSize` bytes (allocated on first use) so that it is compacted at most
  * once per `maxSize` bytes consumed. Returned Buffers are fresh copies owned by the caller, each in
  * its own ArrayBuffer (`byteOffset` 0), so `chunk.buffer` can be transferred to a worker.
- * After `finish()` the chunker is reset and can be used for another stream.
+ * After `finish()` (or `reset()`) the chunker is ready for another stream; it keeps its
+ * internal buffer, so one chunker can cut millions of small files without reallocating.
  *
  * @example
  * const c = new Chunker({ avgSize: 1 << 20 });
@@ -429,9 +430,14 @@ export class Chunker {
         this.#head = c;
       }
     }
-    this.#buf = null;
+    // Keep the buffer: a chunker reused for many small files must not allocate per file.
     this.#head = this.#tail = 0;
     return out;
+  }
+
+  /** Drops any pending bytes (e.g. after a failed read) and readies the chunker for a new stream. */
+  reset(): void {
+    this.#head = this.#tail = 0;
   }
 }
 

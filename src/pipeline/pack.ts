@@ -5,14 +5,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { Blake3Hasher } from "@napi-rs/blake-hash";
 import { Catalog, type EntryRow } from "../catalog/catalog.js";
-import {
-  type ChunkParams,
-  Chunker,
-  chunkId,
-  findCut,
-  maybeCompress,
-  resolveChunkParams,
-} from "../chunk/index.js";
+import { Chunker, chunkId, maybeCompress } from "../chunk/index.js";
 import { generateSigningKey, seal, sign } from "../crypto/index.js";
 import { FerryError } from "../errors.js";
 import {
@@ -195,7 +188,7 @@ class Packer {
   private readonly readBuf = Buffer.allocUnsafe(READ_SIZE);
   private lastProgress = 0;
   private readonly fsync: boolean;
-  private readonly chunkParams: ChunkParams;
+  private readonly chunker: Chunker;
   private readonly checkpointBytes: number;
 
   constructor(
@@ -205,7 +198,7 @@ class Packer {
     private readonly catalog: Catalog,
   ) {
     this.fsync = opts.fsync !== false;
-    this.chunkParams = resolveChunkParams(opts.chunk);
+    this.chunker = new Chunker(opts.chunk);
     this.checkpointBytes = opts.checkpointBytes ?? 256 << 20;
   }
 
@@ -547,28 +540,16 @@ class Packer {
       const hasher = new Blake3Hasher();
       try {
         before = await fh.stat({ bigint: true });
-        // A file that fits in readBuf is cut straight out of it, with the cuts a Chunker would
-        // make: a Chunker allocates a 2·maxSize buffer (8 MiB by default) on first use, and one
-        // per small file kept pack busy in the garbage collector.
-        const chunker = new Chunker(this.chunkParams);
-        let held = 0; // bytes at the start of readBuf not yet given to the chunker
-        let streaming = false;
+        // One chunker for the whole pack: it keeps its buffer between files (finish() resets it).
+        const chunker = this.chunker;
+        chunker.reset();
         for (;;) {
-          const { bytesRead } = await fh.read(this.readBuf, held, READ_SIZE - held, null);
+          const { bytesRead } = await fh.read(this.readBuf, 0, READ_SIZE, null);
           if (bytesRead === 0) break;
-          hasher.update(this.readBuf.subarray(held, held + bytesRead));
+          const data = this.readBuf.subarray(0, bytesRead);
+          hasher.update(data);
           size += bytesRead;
-          held += bytesRead;
-          if (!streaming && held < READ_SIZE) continue;
-          streaming = true;
-          const data = this.readBuf.subarray(0, held);
-          held = 0;
           for (const c of chunker.push(data)) end = Math.max(end, await this.packChunk(c, ids));
-        }
-        for (let o = 0; o < held; ) {
-          const cut = findCut(this.readBuf, o, held, this.chunkParams);
-          end = Math.max(end, await this.packChunk(Buffer.from(this.readBuf.subarray(o, cut)), ids));
-          o = cut;
         }
         for (const c of chunker.finish()) end = Math.max(end, await this.packChunk(c, ids));
         after = await fh.stat({ bigint: true });
