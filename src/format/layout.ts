@@ -59,6 +59,8 @@ export interface ManifestBody {
     entries: number;
     /** Drives that also hold every sealed piece, back to back, in `ferry/INDEX`. */
     replicas: number[];
+    /** BLAKE3-256 (hex) of that INDEX file, so copies can be checked without the key. */
+    replicaHash: string;
   };
   /** Per drive: blocks written and BLAKE3 (hex) of its SUMS file. */
   drives: { index: number; blocks: number; sums: string }[];

@@ -150,6 +150,15 @@ export class DriveReader {
     }
   }
 
+  /** Reads the whole index replica (for its hash); null when absent or unreadable. */
+  async indexReplica(): Promise<Buffer | null> {
+    try {
+      return await readFile(join(this.root, INDEX_FILE));
+    } catch {
+      return null;
+    }
+  }
+
   /** Reads the whole SUMS file (for its hash); null when unreadable. */
   async sumsFile(): Promise<Buffer | null> {
     try {

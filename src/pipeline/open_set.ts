@@ -207,7 +207,8 @@ function validateManifest(m: ManifestBody, layout: SetLayout): void {
     ) &&
     (m.index.replicas === undefined ||
       (Array.isArray(m.index.replicas) &&
-        m.index.replicas.every((d) => isInt(d) && d < layout.drives.length))) &&
+        m.index.replicas.every((d) => isInt(d) && d < layout.drives.length) &&
+        typeof m.index.replicaHash === "string")) &&
     Array.isArray(m.drives) &&
     m.drives.length === layout.drives.length;
   if (!ok)

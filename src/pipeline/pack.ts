@@ -649,6 +649,7 @@ class Packer {
   private async writeIndex(): Promise<IndexInfo> {
     const pieces: [number, number, number, number][] = [];
     const replicas = this.indexReplicas();
+    const replicaHash = new Blake3Hasher();
     await Promise.all(replicas.map((w) => w.beginIndexReplica()));
     let buf = Buffer.allocUnsafe(INDEX_PIECE_SIZE);
     let fill = 0;
@@ -660,6 +661,7 @@ class Packer {
       const sealed = seal(this.keys.indexKey, c.data, indexAad(this.setId, pieces.length, flags, fill));
       const offset = await this.log.append(sealed);
       await Promise.all(replicas.map((w) => w.appendIndexPiece(sealed)));
+      replicaHash.update(sealed);
       pieces.push([offset, sealed.length, fill, flags]);
       buf = Buffer.allocUnsafe(INDEX_PIECE_SIZE);
       fill = 0;
@@ -692,7 +694,12 @@ class Packer {
     await put(encodeEnd(entries));
     await flushPiece();
     await Promise.all(replicas.map((w) => w.endIndexReplica()));
-    return { pieces, entries, replicas: replicas.map((w) => w.slot.index) };
+    return {
+      pieces,
+      entries,
+      replicas: replicas.map((w) => w.slot.index),
+      replicaHash: replicaHash.digestBuffer().toString("hex"),
+    };
   }
 
   private toEntry(r: EntryRow): IndexEntry {

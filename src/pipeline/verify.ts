@@ -167,6 +167,12 @@ async function run(set: OpenedSet, reader: StripeReader, opts: VerifyOptions): P
     else if (!want || sums.length !== want.blocks * 32 || blake3Hex(sums) !== want.sums) {
       r.problems.push("SUMS file does not match the manifest (damaged or replaced)");
     }
+    if (manifest.index.replicas?.includes(r.index)) {
+      const copy = await d.indexReplica();
+      if (!copy) r.problems.push("index copy (ferry/INDEX) missing");
+      else if (blake3Hex(copy) !== manifest.index.replicaHash)
+        r.problems.push("index copy (ferry/INDEX) damaged");
+    }
     if (!full) {
       const present = await presentBlocks(d, r.blocks, layout.blockSize);
       for (let n = present; n < r.blocks; n++) bitmapSet(bitmaps[r.index]!, n);
