@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   E_UNSAFE_PATH: "an index entry would write outside the target directory",
   E_TARGET: "the unpack target cannot be used",
   E_CATALOG: "the origin catalog is missing, locked or damaged",
+  E_S3: "the object store refused a request or kept failing",
   E_INTERNAL: "a bug in ferry",
 } as const;
 
