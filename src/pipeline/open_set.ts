@@ -315,12 +315,24 @@ export class StripeReader {
     // Data shards first, then parity. Blocks of drives whose SUMS file does not match the
     // signed manifest are read last: their SUMS entries cannot vouch for them, so a block
     // rewritten together with its SUMS entry would pass the checks and fail decryption.
+    // Reads run in parallel across drives, in waves of exactly as many blocks as still needed.
     for (const wantTrusted of [true, false]) {
-      for (let i = 0; i < k + m && good < k; i++) {
-        if (tried[i] || (await this.sumsTrusted(members[i]!)) !== wantTrusted) continue;
-        tried[i] = true;
-        shards[i] = await this.readShard(s, i);
-        if (shards[i]) good++;
+      const candidates: number[] = [];
+      for (let i = 0; i < k + m; i++) {
+        if (!tried[i] && (await this.sumsTrusted(members[i]!)) === wantTrusted) candidates.push(i);
+      }
+      while (good < k && candidates.length) {
+        const wave = candidates.splice(0, k - good);
+        const got = await Promise.all(
+          wave.map((i) => {
+            tried[i] = true;
+            return this.readShard(s, i);
+          }),
+        );
+        got.forEach((b, j) => {
+          shards[wave[j]!] = b;
+          if (b) good++;
+        });
       }
     }
     if (good < k) {
