@@ -29,6 +29,9 @@ import {
   IndexParser,
   indexAad,
 } from "../format/index.js";
+import type { S3RetryEvent } from "../sinks/s3.js";
+import { isS3Url, type S3Settings } from "../sinks/s3_url.js";
+import type { WorkerSpec } from "../sinks/worker.js";
 import { globMatcher } from "./glob.js";
 import type { Unlock } from "./keys.js";
 import { type OpenedSet, openSet, StripeReader } from "./open_set.js";
@@ -37,8 +40,15 @@ import { type OpenedSet, openSet, StripeReader } from "./open_set.js";
 export interface UnpackOptions {
   /** Paths of the drives at hand (any recoverable subset). */
   drives: string[];
-  /** Target folder (created if missing). */
+  /**
+   * Target folder (created if missing), or `s3://BUCKET/PREFIX`: every file becomes an object
+   * (symlinks empty objects with `ferry-symlink-target`; folders are implied by keys). See docs/INGEST.md.
+   */
   to: string;
+  /** How to reach the store when `to` is `s3://…` (default: the standard AWS settings). */
+  s3?: S3Settings;
+  /** With `to` = `s3://…`: restore only this worker's deterministic share (`--worker I/N`). */
+  worker?: WorkerSpec;
   unlock: Unlock;
   /** Restore only entries whose path matches one of these globs (`*`, `**`, `?`). */
   only?: string[];
@@ -48,7 +58,9 @@ export interface UnpackOptions {
 export type UnpackEvent =
   | { type: "start"; set: string; files: number; bytes: number; drivesPresent: number; drivesTotal: number }
   | { type: "progress"; files: number; bytes: number; totalBytes: number }
-  | { type: "lost"; path: string; reason: string };
+  | { type: "lost"; path: string; reason: string }
+  | S3RetryEvent
+  | { type: "warning"; message: string };
 
 /** What unpack returns. */
 export interface UnpackResult {
@@ -65,6 +77,17 @@ export interface UnpackResult {
   lost: { path: string; reason: string }[];
   /** True when this run continued an interrupted one. */
   resumed: boolean;
+  /** With `to` = `s3://…`: objects this worker owns, uploaded, found already there, left to other workers. */
+  s3?: {
+    objects: number;
+    uploaded: number;
+    alreadyThere: number;
+    otherWorkers: number;
+    bytesUploaded: number;
+    retries: number;
+    staleUploadsAborted: number;
+    requests: number;
+  };
 }
 
 interface Journal {
@@ -115,6 +138,10 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
   const set = await openSet(opts.drives, { unlock: opts.unlock });
   const reader = new StripeReader(set);
   try {
+    if (isS3Url(opts.to)) {
+      const { unpackToS3 } = await import("../sinks/s3_unpack.js");
+      return await unpackToS3(set, reader, opts);
+    }
     return await new Unpacker(set, reader, opts).run();
   } finally {
     await reader.close();
