@@ -40,15 +40,19 @@ import { DriveWriter } from "./drive_writer.js";
 import { bundleFromJson, bundleToJson, deriveSetKeys, newBundle, type SetKeys, wrapBundle } from "./keys.js";
 import { buildLayout, type DriveSpec } from "./layout.js";
 import { StripeWriter } from "./stripe_writer.js";
-import { walk } from "./walk.js";
+import { isS3Url, type S3Settings } from "../sinks/s3_url.js";
+import type { S3Source } from "../sources/s3.js";
+import { type WalkItem, walk } from "./walk.js";
 
 /** Version string written into labels. */
 export const TOOL = "ferry 0.1.0";
 
 /** Options of {@link pack}. */
 export interface PackOptions {
-  /** Folder to pack. */
+  /** Folder to pack, or `s3://BUCKET/PREFIX` (objects in key order; see docs/INGEST.md). */
   source: string;
+  /** How to reach the store when `source` is `s3://…` (default: the standard AWS settings). */
+  s3?: S3Settings;
   /** Drives in order, each with its bag. */
   drives: DriveSpec[];
   /** Loss policy: `N`, `bag` or `bag+N`. */
@@ -84,7 +88,8 @@ export type PackEvent =
   | { type: "skip"; path: string; reason: string }
   | { type: "progress"; files: number; bytes: number; drives: { path: string; bag: string; bytes: number }[] }
   | { type: "checkpoint"; stripes: number }
-  | { type: "warning"; message: string };
+  | { type: "warning"; message: string }
+  | { type: "retry"; op: string; key: string; attempt: number; delayMs: number; error: string };
 
 /** What pack returns. */
 export interface PackResult {
@@ -137,27 +142,44 @@ const READ_SIZE = 4 << 20;
  *   tolerate: "1", recipients: ["age1…"] });
  */
 export async function pack(opts: PackOptions): Promise<PackResult> {
-  const source = resolve(opts.source);
-  try {
-    if (!(await stat(source)).isDirectory()) throw new Error("not a directory");
-  } catch {
-    throw new FerryError("E_NO_SOURCE", `source ${opts.source} is not a readable directory`, {
-      hint: "Pass the folder to pack",
-    });
+  const s3 = isS3Url(opts.source);
+  const source = s3 ? opts.source : resolve(opts.source);
+  let s3src: S3Source | null = null;
+  if (s3) {
+    const { S3Source } = await import("../sources/s3.js");
+    s3src = new S3Source(opts.source, opts.s3 ?? {}, (e) => opts.onEvent?.(e));
+    try {
+      await s3src.open();
+    } catch (e) {
+      s3src.destroy();
+      throw e;
+    }
+  } else {
+    try {
+      if (!(await stat(source)).isDirectory()) throw new Error("not a directory");
+    } catch {
+      throw new FerryError("E_NO_SOURCE", `source ${opts.source} is not a readable directory`, {
+        hint: "Pass the folder to pack",
+      });
+    }
   }
   const drives = opts.drives.map((d) => ({ bag: d.bag, path: resolve(d.path) }));
-  for (const d of drives) {
+  for (const d of s3 ? [] : drives) {
     if (d.path === source || d.path.startsWith(`${source}/`) || source.startsWith(`${d.path}/${DRIVE_DIR}`)) {
       throw new FerryError("E_USAGE", `drive ${d.path} is inside the source ${source}`, {
         hint: "Drives must be outside the folder being packed",
       });
     }
   }
-  const catalog = Catalog.open(opts.catalog ?? defaultCatalogPath());
   try {
-    return await new Packer(opts, source, drives, catalog).run();
+    const catalog = Catalog.open(opts.catalog ?? defaultCatalogPath());
+    try {
+      return await new Packer(opts, source, drives, catalog, s3src).run();
+    } finally {
+      catalog.close();
+    }
   } finally {
-    catalog.close();
+    s3src?.destroy();
   }
 }
 
@@ -196,6 +218,7 @@ class Packer {
     private readonly source: string,
     private readonly drives: DriveSpec[],
     private readonly catalog: Catalog,
+    private readonly s3src: S3Source | null = null,
   ) {
     this.fsync = opts.fsync !== false;
     this.chunker = new Chunker(opts.chunk);
@@ -259,7 +282,7 @@ class Packer {
     if (this.opts.scan) await this.scan();
 
     try {
-      for await (const item of walk(this.source)) {
+      for await (const item of this.items()) {
         if (item.kind === "skip") {
           this.skip(item.rel, item.reason);
           continue;
@@ -276,6 +299,7 @@ class Packer {
         }
         if (item.kind === "dir") this.addEntry(ENTRY_DIR, item.rel, item.st, 0, null, null, [], 0);
         else if (item.kind === "symlink") await this.packSymlink(item.rel, item.abs, item.st);
+        else if (this.s3src) await this.packObject(item.rel, item.abs, item.st);
         else await this.packFile(item.rel, item.abs);
         this.progress(false);
       }
@@ -338,7 +362,7 @@ class Packer {
         },
       );
     }
-    if (resolve(row.source) !== this.source) {
+    if ((this.s3src ? row.source : resolve(row.source)) !== this.source) {
       throw new FerryError(
         "E_DRIVE_IN_USE",
         `the drives hold set ${setHex.slice(0, 8)} packed from ${row.source}`,
@@ -436,7 +460,7 @@ class Packer {
   private async scan(): Promise<void> {
     let files = 0;
     let bytes = 0;
-    for await (const item of walk(this.source)) {
+    for await (const item of this.items()) {
       if (item.kind === "file") {
         files++;
         bytes += Number(item.st.size);
@@ -570,6 +594,52 @@ class Packer {
         continue;
       }
       this.addEntry(ENTRY_FILE, rel, after, size, hasher.digestBuffer(), null, ids, end);
+      return;
+    }
+    this.skip(rel, "changed while being read (3 tries); pack it again when it is stable");
+  }
+
+  /** The source's items: a folder walk, or a bucket listing. */
+  private items(): AsyncGenerator<WalkItem> {
+    return this.s3src ? this.s3src.walk() : walk(this.source);
+  }
+
+  /** Packs one object of an S3 source (ranged reads; read again if it changes, up to 3 times). */
+  private async packObject(rel: Buffer, key: Buffer, st: BigIntStats): Promise<void> {
+    const src = this.s3src!;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const ids: Buffer[] = [];
+      let end = 0;
+      let size = 0;
+      const hasher = new Blake3Hasher();
+      let info: { mode?: number; mtimeNs?: bigint; symlinkTarget?: Buffer } = {};
+      try {
+        this.chunker.reset();
+        for await (const data of src.read(key, Number(st.size), (i) => {
+          info = i;
+        })) {
+          hasher.update(data);
+          size += data.length;
+          for (const c of this.chunker.push(data)) end = Math.max(end, await this.packChunk(c, ids));
+        }
+        for (const c of this.chunker.finish()) end = Math.max(end, await this.packChunk(c, ids));
+      } catch (e) {
+        if (FerryError.is(e, "E_SOURCE_READ")) {
+          if (e.detail?.changed) continue;
+          this.skip(rel, e.message);
+          return;
+        }
+        throw e;
+      }
+      const meta = {
+        mode: info.mode === undefined ? st.mode : BigInt(info.mode),
+        uid: 0n,
+        gid: 0n,
+        // The resume check compares the listing's time, so that is what the catalog keeps.
+        mtimeNs: st.mtimeNs,
+      };
+      if (info.symlinkTarget) this.addEntry(ENTRY_SYMLINK, rel, meta, 0, null, info.symlinkTarget, [], 0);
+      else this.addEntry(ENTRY_FILE, rel, meta, size, hasher.digestBuffer(), null, ids, end);
       return;
     }
     this.skip(rel, "changed while being read (3 tries); pack it again when it is stable");
