@@ -1,13 +1,14 @@
 import { parseArgs } from "node:util";
-import { FerryError, type PackEvent, pack, parseDriveSpec } from "../index.js";
+import { FerryError, isS3Url, type PackEvent, pack, parseDriveSpec } from "../index.js";
 import { abs, parse, readArgFile, readPassphrase } from "./args.js";
+import { S3_HELP, S3_OPTIONS, s3SettingsFrom } from "./cmd_s3_options.js";
 import { type Command, EXIT } from "./io.js";
 import { human, jsonLine, plural } from "./output.js";
 import { Progress } from "./progress.js";
 
 export const PACK_HELP = `Usage: ferry pack SRC --drive BAG=PATH... --tolerate POLICY (--recipient age1... | --passphrase-file F) [options]
 
-Packs folder SRC onto the drives of a new set, or resumes the unfinished set the drives
+Packs folder SRC (or bucket prefix s3://BUCKET/PREFIX) onto the drives of a new set, or resumes the unfinished set the drives
 already hold (run the same command again after a crash or a full drive).
 
   --drive BAG=PATH        a drive (mounted folder) and the bag/courier it travels in; repeat per drive
@@ -21,6 +22,7 @@ already hold (run the same command again after a crash or a full drive).
   --json                  machine-readable events and summary on stdout
   --quiet                 no progress output
 
+${S3_HELP}
 Exit: 0 done; 3 done but some files could not be packed (listed); 2 usage; 1 error.
 `;
 
@@ -86,6 +88,7 @@ export const packCommand: Command = async (argv, io) => {
         catalog: { type: "string" },
         "block-size": { type: "string" },
         "unsafe-no-fsync": { type: "boolean" },
+        ...S3_OPTIONS,
         json: { type: "boolean" },
         quiet: { type: "boolean", short: "q" },
         help: { type: "boolean", short: "h" },
@@ -153,6 +156,8 @@ export const packCommand: Command = async (argv, io) => {
       io.stderr.write(`  source: ${e.files} files, ${human(e.bytes)}\n`);
     } else if (e.type === "skip") {
       io.stderr.write(`  skipped ${e.path}: ${e.reason}\n`);
+    } else if (e.type === "retry") {
+      io.stderr.write(`  retry ${e.op} ${e.key} (attempt ${e.attempt}, in ${e.delayMs} ms): ${e.error}\n`);
     } else if (e.type === "warning") {
       io.stderr.write(`  warning: ${e.message}\n`);
     } else if (e.type === "progress") {
@@ -168,7 +173,8 @@ export const packCommand: Command = async (argv, io) => {
   };
   const start = Date.now();
   const r = await pack({
-    source: abs(io, positionals[0]!),
+    source: isS3Url(positionals[0]!) ? positionals[0]! : abs(io, positionals[0]!),
+    ...(isS3Url(positionals[0]!) ? { s3: s3SettingsFrom(io, values) } : {}),
     drives,
     tolerate,
     ...(values.recipient ? { recipients: values.recipient } : {}),

@@ -21,3 +21,11 @@ export {
   type VerifyReport,
   verify,
 } from "./verify.js";
+export {
+  isS3Url,
+  objectKey,
+  parseS3Url,
+  type S3Location,
+  type S3Settings,
+} from "../sinks/s3_url.js";
+export { parseWorkerSpec, Splitter, type WorkerSpec } from "../sinks/worker.js";
