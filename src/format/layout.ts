@@ -119,7 +119,8 @@ export function validateLayout(l: SetLayout): void {
   if (!Array.isArray(l.drives) || l.drives.length < 1 || l.drives.length > 4096) bad("bad drives");
   const seen = new Set<number>();
   l.groups.forEach((g, gi) => {
-    if (!Array.isArray(g.drives) || g.drives.length !== l.k + l.m) bad(`group ${gi} has the wrong width`);
+    if (typeof g !== "object" || g === null || !Array.isArray(g.drives) || g.drives.length !== l.k + l.m)
+      bad(`group ${gi} has the wrong width`);
     g.drives.forEach((d, shard) => {
       if (!isInt(d, 0, l.drives.length - 1) || seen.has(d)) bad(`group ${gi} lists drive ${d} wrongly`);
       seen.add(d);
@@ -129,6 +130,44 @@ export function validateLayout(l: SetLayout): void {
     });
   });
   l.drives.forEach((d, i) => {
-    if (d.index !== i || typeof d.id !== "string" || typeof d.bag !== "string") bad(`drive ${i} malformed`);
+    if (
+      typeof d !== "object" ||
+      d === null ||
+      d.index !== i ||
+      typeof d.id !== "string" ||
+      typeof d.bag !== "string"
+    )
+      bad(`drive ${i} malformed`);
   });
+  if (seen.size !== l.drives.length) bad("a drive belongs to no stripe group");
+}
+
+/**
+ * Checks a label body read from a drive (untrusted, even when validly signed) before any
+ * field is used: format version, set id, signing key, the drive's own slot and the layout.
+ * Throws E_FORMAT_VERSION for another format, E_CORRUPT for anything malformed.
+ *
+ * @example
+ * validateLabel(decodeEnvelope<LabelBody>(bytes, KIND_LABEL, "label").body, "/mnt/a");
+ */
+export function validateLabel(b: LabelBody, path: string): void {
+  if (b.format !== 1) {
+    throw new FerryError(
+      "E_FORMAT_VERSION",
+      `the label of ${path} says format ${JSON.stringify(b.format)}; this ferry reads format 1`,
+      { hint: "Use a ferry release that supports this format version" },
+    );
+  }
+  const hex = (v: unknown, n: number) => typeof v === "string" && v.length === n && /^[0-9a-f]+$/.test(v);
+  const where = `label of ${path}`;
+  if (!hex(b.set, 32)) bad(`${where}: set id malformed`);
+  if (!hex(b.signPub, 64)) bad(`${where}: signing key malformed`);
+  const d = b.drive as unknown;
+  if (typeof d !== "object" || d === null) bad(`${where}: drive slot missing`);
+  const slot = d as DriveSlot;
+  if (!isInt(slot.index, 0, 4095) || typeof slot.id !== "string" || typeof slot.bag !== "string")
+    bad(`${where}: drive slot malformed`);
+  if (b.keys !== undefined && (!Array.isArray(b.keys) || !b.keys.every((k) => typeof k === "string")))
+    bad(`${where}: key file list malformed`);
+  validateLayout(b.layout);
 }

@@ -8,6 +8,7 @@ import {
   type ManifestBody,
   type SetLayout,
   stripeDataSize,
+  validateLabel,
   validateLayout,
 } from "../format/index.js";
 import { DriveReader } from "./drive_reader.js";
@@ -57,6 +58,8 @@ export async function openSet(paths: string[], opts: OpenSetOptions = {}): Promi
 }
 
 async function assemble(readers: DriveReader[], opts: OpenSetOptions): Promise<OpenedSet> {
+  // Labels are untrusted (a forger may hold a signing key): check their shape before use.
+  for (const r of readers) validateLabel(r.label.body, r.path);
   // The set most drives belong to is the reference; any other is foreign.
   const votes = new Map<string, number>();
   for (const r of readers) votes.set(r.label.body.set, (votes.get(r.label.body.set) ?? 0) + 1);
