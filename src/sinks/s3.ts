@@ -68,7 +68,7 @@ function statusOf(e: unknown): number | undefined {
 export function isTransient(e: unknown): boolean {
   const s = statusOf(e);
   if (s === undefined || s === 0) return true;
-  return s >= 500 || s === 429 || s === 408;
+  return (s >= 500 && s !== 501) || s === 429 || s === 408;
 }
 
 /** Bucket-level operations and an own retry loop around every request. */
