@@ -330,6 +330,12 @@ describe("S3 ingest against a real S3-protocol server", () => {
         proxy.seen.some((s) => s.query.includes("uploadId")),
         "multipart went through the faults too",
       );
+      const writes = proxy.seen.filter(
+        (s) => s.method === "PUT" || (s.method === "POST" && s.query.includes("uploads")),
+      );
+      assert.ok(writes.length > 0);
+      for (const w of writes)
+        assert.ok(w.checksum, `${w.method} ${w.key}${w.query} carries a SHA-256 checksum`);
     } finally {
       await proxy.stop();
     }

@@ -105,6 +105,8 @@ export interface Seen {
   key: string;
   status: number;
   fault: Fault | null;
+  /** The `x-amz-checksum-sha256` header (or `x-amz-checksum-algorithm` on multipart creation). */
+  checksum: string | undefined;
 }
 
 export type Fault = "503" | "drop" | "slow" | "reset-response";
@@ -141,6 +143,9 @@ export class FaultProxy {
         query: url.search,
         key,
         status: 0,
+        checksum: (req.headers["x-amz-checksum-sha256"] ?? req.headers["x-amz-checksum-algorithm"]) as
+          | string
+          | undefined,
         fault: this.policy({ method: req.method ?? "", path: url.pathname, n: this.n++ }),
       };
       this.seen.push(seen);
