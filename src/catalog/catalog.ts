@@ -34,6 +34,22 @@ CREATE TABLE IF NOT EXISTS skipped(set_id TEXT NOT NULL, path BLOB NOT NULL, rea
   PRIMARY KEY(set_id, path)) WITHOUT ROWID;
 `;
 
+/** Runs a catalog operation, turning SQLite failures (busy, full, I/O) into E_CATALOG. */
+function guard<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (FerryError.is(e)) throw e;
+    const code = (e as { code?: string }).code ?? "";
+    throw new FerryError("E_CATALOG", `the origin catalog failed while ${what}: ${(e as Error).message}`, {
+      hint: code.includes("BUSY")
+        ? "Another process holds the catalog (a second ferry pack?); wait for it, or pass another --catalog, then rerun to resume"
+        : "Check the disk holding the catalog (space, permissions), then rerun the same command to resume",
+      cause: e,
+    });
+  }
+}
+
 /** A set as the origin catalog knows it. */
 export interface SetRow {
   id: string;
@@ -157,7 +173,9 @@ export class Catalog {
     return this.st.setsForSource.all(source) as SetRow[];
   }
   createSet(id: string, source: string, layout: string, secrets: string, options: string): void {
-    this.st.insertSet.run(id, source, new Date().toISOString(), layout, secrets, options);
+    guard("creating the set", () =>
+      this.st.insertSet.run(id, source, new Date().toISOString(), layout, secrets, options),
+    );
   }
   getChunk(setId: string, id: Buffer): ChunkRow | undefined {
     return this.st.getChunk.get(setId, id) as ChunkRow | undefined;
@@ -182,7 +200,7 @@ export class Catalog {
     return this.st.skipped.all(setId) as { path: Buffer; reason: string }[];
   }
   putSkipped(setId: string, path: Buffer, reason: string): void {
-    this.st.putSkipped.run(setId, path, reason);
+    guard("recording a skipped file", () => this.st.putSkipped.run(setId, path, reason));
   }
 
   /**
@@ -195,7 +213,7 @@ export class Catalog {
     chunks: { id: Buffer; offset: number; stored: number; plain: number; flags: number }[],
     entries: Omit<EntryRow, never>[],
   ): void {
-    const tx = this.db.transaction(() => {
+    const tx = this.db.transaction((): void => {
       for (const c of chunks) this.st.putChunk.run(setId, c.id, c.offset, c.stored, c.plain, c.flags);
       for (const e of entries) {
         this.st.putEntry.run(
@@ -215,11 +233,11 @@ export class Catalog {
       }
       this.st.progress.run(progress.stripes, progress.logLength, progress.nextSeq, setId);
     });
-    tx();
+    guard("recording progress", () => tx());
   }
 
   finishSet(setId: string, stats: unknown): void {
-    this.st.finish.run(JSON.stringify(stats), setId);
+    guard("finishing the set", () => this.st.finish.run(JSON.stringify(stats), setId));
   }
 
   close(): void {

@@ -21,6 +21,7 @@ import {
   encodeEnvelope,
   FLAG_ZSTD,
   INDEX_PIECE_SIZE,
+  MAX_CHUNKS_PER_FILE,
   type IndexEntry,
   indexAad,
   indexHeader,
@@ -562,13 +563,21 @@ class Packer {
       let before: BigIntStats;
       let after: BigIntStats;
       const hasher = new Blake3Hasher();
+      // Only errors of the source file make it "skipped"; anything else (a drive, the catalog)
+      // stops pack, so that no file can silently drop out of the set.
+      const source = (e: unknown): never => {
+        throw new FerryError(
+          "E_SOURCE_READ",
+          `read failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        );
+      };
       try {
-        before = await fh.stat({ bigint: true });
+        before = await fh.stat({ bigint: true }).catch(source);
         // One chunker for the whole pack: it keeps its buffer between files (finish() resets it).
         const chunker = this.chunker;
         chunker.reset();
         for (;;) {
-          const { bytesRead } = await fh.read(this.readBuf, 0, READ_SIZE, null);
+          const { bytesRead } = await fh.read(this.readBuf, 0, READ_SIZE, null).catch(source);
           if (bytesRead === 0) break;
           const data = this.readBuf.subarray(0, bytesRead);
           hasher.update(data);
@@ -576,13 +585,20 @@ class Packer {
           for (const c of chunker.push(data)) end = Math.max(end, await this.packChunk(c, ids));
         }
         for (const c of chunker.finish()) end = Math.max(end, await this.packChunk(c, ids));
-        after = await fh.stat({ bigint: true });
+        after = await fh.stat({ bigint: true }).catch(source);
       } catch (e) {
-        if (FerryError.is(e)) throw e;
-        this.skip(rel, `read failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        if (!FerryError.is(e, "E_SOURCE_READ")) throw e;
+        this.skip(rel, e.message);
         return;
       } finally {
         await fh.close();
+      }
+      if (ids.length > MAX_CHUNKS_PER_FILE) {
+        this.skip(
+          rel,
+          `has ${ids.length} chunks, more than the index allows (${MAX_CHUNKS_PER_FILE}); pack with larger --chunk sizes`,
+        );
+        return;
       }
       const stable =
         before.size === after.size &&
@@ -677,21 +693,20 @@ class Packer {
     await this.log.drain();
     await Promise.all(this.writers.map((w) => w.sync()));
     const durable = this.log.durableLength;
-    const chunks: PendingChunk[] = [];
-    for (const [k, c] of this.pendingChunks) {
-      if (c.offset + c.stored <= durable) {
-        chunks.push(c);
-        this.pendingChunks.delete(k);
-      }
-    }
+    const chunks: [string, PendingChunk][] = [...this.pendingChunks].filter(
+      ([, c]) => c.offset + c.stored <= durable,
+    );
     const ready = this.pendingEntries.filter((e) => e.end <= durable);
-    this.pendingEntries = this.pendingEntries.filter((e) => e.end > durable);
+    // Forget pending work only once the catalog holds it: a failed commit throws (E_CATALOG)
+    // and the next run redoes everything after the previous checkpoint.
     this.catalog.commit(
       this.setHex,
       { stripes: this.log.stripes, logLength: durable, nextSeq: this.nextSeq },
-      chunks,
+      chunks.map(([, c]) => c),
       ready.map((e) => e.row),
     );
+    for (const [k] of chunks) this.pendingChunks.delete(k);
+    this.pendingEntries = this.pendingEntries.filter((e) => e.end > durable);
     this.lastCheckpointLog = durable;
     this.emit({ type: "checkpoint", stripes: this.log.stripes });
     this.opts.onCheckpoint?.(this.log.stripes);
