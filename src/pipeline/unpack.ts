@@ -94,6 +94,21 @@ interface Journal {
   set: string;
   pass: number;
   done: number;
+  /** The --only patterns of the run that wrote it; a run with other patterns starts over. */
+  only: string[] | null;
+}
+
+/** Turns a failure to write the target into a typed error that says what to do. */
+function targetError(e: unknown, what: string): FerryError {
+  if (FerryError.is(e)) return e;
+  const code = (e as NodeJS.ErrnoException).code;
+  return new FerryError("E_TARGET", `cannot ${what}: ${code ?? (e as Error).message}`, {
+    hint:
+      code === "ENOSPC" || code === "EDQUOT"
+        ? "The target is full: free space or unpack elsewhere, then rerun the same command to resume"
+        : "Check the target folder (permissions, space, other writers), then rerun the same command to resume",
+    cause: e,
+  });
 }
 
 const SLASH = 0x2f;
@@ -225,7 +240,7 @@ class Unpacker {
   private root!: Buffer;
   private readonly safeDirs = new Set<string>();
   private journalPath = "";
-  private journal: Journal = { set: "", pass: 1, done: 0 };
+  private journal: Journal = { set: "", pass: 1, done: 0, only: null };
   private lastSave = 0;
   private readonly result: UnpackResult;
   private readonly match: ((p: string) => boolean) | null;
@@ -298,10 +313,16 @@ class Unpacker {
   }
 
   private async loadJournal(): Promise<void> {
-    this.journal = { set: this.set.setHex, pass: 1, done: 0 };
+    const only = this.opts.only?.length ? this.opts.only : null;
+    this.journal = { set: this.set.setHex, pass: 1, done: 0, only };
     try {
       const j = JSON.parse(await readFile(this.journalPath, "utf8")) as Journal;
-      if (j.set === this.set.setHex && Number.isInteger(j.pass) && Number.isInteger(j.done)) {
+      if (
+        j.set === this.set.setHex &&
+        Number.isInteger(j.pass) &&
+        Number.isInteger(j.done) &&
+        JSON.stringify(j.only ?? null) === JSON.stringify(only)
+      ) {
         this.journal = j;
         this.result.resumed = true;
       }
@@ -315,7 +336,7 @@ class Unpacker {
     if (!force && now - this.lastSave < 500) return;
     this.lastSave = now;
     const tmp = `${this.journalPath}.tmp`;
-    await writeFile(tmp, JSON.stringify({ set: this.set.setHex, pass, done }));
+    await writeFile(tmp, JSON.stringify({ set: this.set.setHex, pass, done, only: this.journal.only }));
     await rename(tmp, this.journalPath);
   }
 
@@ -361,19 +382,40 @@ class Unpacker {
     }
     if (e.type !== ENTRY_FILE) return;
     const p = await this.target(e.path, true);
-    if (skip) {
-      try {
-        const st = await lstat(p);
-        if (st.isFile() && st.size === e.size) {
-          this.result.files++;
-          this.result.bytes += e.size;
-          return;
-        }
-      } catch {
-        // missing: restore it again
-      }
+    // A file an interrupted run already restored is kept only if its content hashes right:
+    // the size alone would accept an older copy, or garbage left by a power loss.
+    if (skip && (await this.alreadyRestored(e, p))) {
+      this.result.files++;
+      this.result.bytes += e.size;
+      return;
     }
-    await this.restoreFile(e, p);
+    try {
+      await this.restoreFile(e, p);
+    } catch (err) {
+      throw targetError(err, `write ${JSON.stringify(e.path.toString())} into the target`);
+    }
+  }
+
+  private async alreadyRestored(e: FileEntry, p: Buffer): Promise<boolean> {
+    let fh: Awaited<ReturnType<typeof open>> | null = null;
+    try {
+      fh = await open(p, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+      const st = await fh.stat();
+      if (!st.isFile() || st.size !== e.size) return false;
+      const h = new Blake3Hasher();
+      const buf = Buffer.allocUnsafe(Math.min(4 << 20, Math.max(1, e.size)));
+      for (let pos = 0; pos < e.size; ) {
+        const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+        if (bytesRead === 0) return false;
+        h.update(buf.subarray(0, bytesRead));
+        pos += bytesRead;
+      }
+      return h.digestBuffer().equals(e.hash);
+    } catch {
+      return false;
+    } finally {
+      await fh?.close();
+    }
   }
 
   private async restoreFile(e: FileEntry, p: Buffer): Promise<void> {
@@ -409,12 +451,17 @@ class Unpacker {
         this.progress(false);
       }
       if (!hasher.digestBuffer().equals(e.hash)) {
-        throw new FerryError("E_CORRUPT", `file ${e.path.toString()} does not match its recorded hash`, {
-          hint: "The set was tampered with",
-        });
+        throw new FerryError(
+          "E_CORRUPT",
+          `file ${JSON.stringify(e.path.toString())} does not match its recorded hash`,
+          {
+            hint: "The set was tampered with",
+          },
+        );
       }
-      await fh.chmod(e.mode & 0o7777);
+      // chown first: the kernel clears setuid/setgid bits on chown.
       if (this.isRoot) await fh.chown(e.uid, e.gid);
+      await fh.chmod(e.mode & 0o7777);
       const t = Number(e.mtimeNs) / 1e9;
       await fh.utimes(t, t);
       ok = true;
@@ -427,9 +474,13 @@ class Unpacker {
     } catch (err) {
       await rm(tmp, { force: true });
       if ((err as NodeJS.ErrnoException).code === "EISDIR") {
-        throw new FerryError("E_UNSAFE_PATH", `file ${e.path.toString()} would replace a folder`, {
-          hint: "The set's index lists the path twice; nothing outside the target was written",
-        });
+        throw new FerryError(
+          "E_UNSAFE_PATH",
+          `file ${JSON.stringify(e.path.toString())} would replace a folder`,
+          {
+            hint: "The set's index lists the path twice; nothing outside the target was written",
+          },
+        );
       }
       throw err;
     }
@@ -441,7 +492,10 @@ class Unpacker {
     try {
       const st = await lstat(p);
       if (st.isDirectory()) {
-        throw new FerryError("E_UNSAFE_PATH", `symlink ${e.path.toString()} would replace a folder`);
+        throw new FerryError(
+          "E_UNSAFE_PATH",
+          `symlink ${JSON.stringify(e.path.toString())} would replace a folder`,
+        );
       }
       await rm(p);
     } catch (err) {
@@ -455,13 +509,24 @@ class Unpacker {
   }
 
   private async dirMeta(e: IndexEntry): Promise<void> {
-    const p = await this.target(e.path, false);
-    const st = await lstat(p);
-    if (!st.isDirectory()) return;
-    await chmod(p, e.mode & 0o7777);
-    if (this.isRoot) await lchown(p, e.uid, e.gid);
-    const t = Number(e.mtimeNs) / 1e9;
-    await lutimes(p, t, t);
+    let p: Buffer;
+    try {
+      p = await this.target(e.path, false);
+      const st = await lstat(p);
+      if (!st.isDirectory()) return;
+    } catch (err) {
+      // A folder that was never created (its parent lost, say) has no metadata to set.
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw err;
+    }
+    try {
+      if (this.isRoot) await lchown(p, e.uid, e.gid);
+      await chmod(p, e.mode & 0o7777);
+      const t = Number(e.mtimeNs) / 1e9;
+      await lutimes(p, t, t);
+    } catch (err) {
+      throw targetError(err, `set the metadata of folder ${JSON.stringify(e.path.toString())}`);
+    }
   }
 
   private progress(force: boolean): void {
