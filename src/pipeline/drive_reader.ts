@@ -1,6 +1,7 @@
 import { constants as fsc } from "node:fs";
 import { type FileHandle, open, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { Blake3Hasher } from "@napi-rs/blake-hash";
 import { FerryError } from "../errors.js";
 import {
   BLOCK_HEADER_SIZE,
@@ -150,21 +151,28 @@ export class DriveReader {
     }
   }
 
-  /** Reads the whole index replica (for its hash); null when absent or unreadable. */
-  async indexReplica(): Promise<Buffer | null> {
+  /**
+   * Size and BLAKE3-256 (hex) of a file in ferry/ (SUMS, INDEX), read in 4 MiB pieces so memory
+   * stays flat however large it is; null when absent or unreadable.
+   */
+  async hashFile(name: typeof SUMS_FILE | typeof INDEX_FILE): Promise<{ size: number; hash: string } | null> {
+    let fh: FileHandle | null = null;
     try {
-      return await readFile(join(this.root, INDEX_FILE));
+      fh = await open(join(this.root, name), fsc.O_RDONLY);
+      const h = new Blake3Hasher();
+      const buf = Buffer.allocUnsafe(4 << 20);
+      let size = 0;
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, 0, buf.length, size);
+        if (bytesRead === 0) break;
+        h.update(buf.subarray(0, bytesRead));
+        size += bytesRead;
+      }
+      return { size, hash: h.digestBuffer().toString("hex") };
     } catch {
       return null;
-    }
-  }
-
-  /** Reads the whole SUMS file (for its hash); null when unreadable. */
-  async sumsFile(): Promise<Buffer | null> {
-    try {
-      return await readFile(join(this.root, SUMS_FILE));
-    } catch {
-      return null;
+    } finally {
+      await fh?.close();
     }
   }
 

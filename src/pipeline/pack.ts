@@ -806,16 +806,16 @@ class Packer {
     const drives = await Promise.all(
       this.writers.map(async (w) => {
         const r = await DriveReader.open(w.path);
-        const sums = (await r.sumsFile()) ?? Buffer.alloc(0);
+        const sums = (await r.hashFile(SUMS_FILE)) ?? { size: 0, hash: "" };
         await r.close();
         const blocks = blocksOnDrive(this.layout, w.slot.group, this.log.stripes);
-        if (sums.length !== blocks * 32) {
+        if (sums.size !== blocks * 32) {
           throw new FerryError(
             "E_DRIVE_IO",
-            `drive ${w.path}: ${SUMS_FILE} has ${sums.length / 32} entries, expected ${blocks}`,
+            `drive ${w.path}: ${SUMS_FILE} has ${sums.size / 32} entries, expected ${blocks}`,
           );
         }
-        return { index: w.slot.index, blocks, sums: blake3Hex(sums) };
+        return { index: w.slot.index, blocks, sums: sums.hash };
       }),
     );
     this.stats.skipped = this.catalog.skipped(this.setHex).length;
@@ -849,10 +849,4 @@ class Packer {
       })),
     });
   }
-}
-
-function blake3Hex(b: Buffer): string {
-  const h = new Blake3Hasher();
-  h.update(b);
-  return h.digestBuffer().toString("hex");
 }

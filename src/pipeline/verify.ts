@@ -12,6 +12,8 @@ import {
   checkBlock,
   DRIVE_DIR,
   ENTRY_FILE,
+  INDEX_FILE,
+  SUMS_FILE,
   stripeDataSize,
 } from "../format/index.js";
 import type { DriveReader } from "./drive_reader.js";
@@ -162,16 +164,15 @@ async function run(set: OpenedSet, reader: StripeReader, opts: VerifyOptions): P
     // A drive without its manifest cannot open the set on its own or with other such drives.
     if (!d.manifest && !d.manifestError) r.problems.push("MANIFEST missing (the other drives carry it)");
     const want = manifest.drives[r.index];
-    const sums = await d.sumsFile();
+    const sums = await d.hashFile(SUMS_FILE);
     if (!sums) r.problems.push("SUMS file missing");
-    else if (!want || sums.length !== want.blocks * 32 || blake3Hex(sums) !== want.sums) {
+    else if (!want || sums.size !== want.blocks * 32 || sums.hash !== want.sums) {
       r.problems.push("SUMS file does not match the manifest (damaged or replaced)");
     }
     if (manifest.index.replicas?.includes(r.index)) {
-      const copy = await d.indexReplica();
+      const copy = await d.hashFile(INDEX_FILE);
       if (!copy) r.problems.push("index copy (ferry/INDEX) missing");
-      else if (blake3Hex(copy) !== manifest.index.replicaHash)
-        r.problems.push("index copy (ferry/INDEX) damaged");
+      else if (copy.hash !== manifest.index.replicaHash) r.problems.push("index copy (ferry/INDEX) damaged");
     }
     if (!full) {
       const present = await presentBlocks(d, r.blocks, layout.blockSize);
@@ -460,10 +461,4 @@ function repairPlan(
   }
   if (plan.length === 0) plan.push("Nothing to do: every block of every drive is healthy.");
   return plan;
-}
-
-function blake3Hex(b: Buffer): string {
-  const h = new Blake3Hasher();
-  h.update(b);
-  return h.digestBuffer().toString("hex");
 }
