@@ -59,6 +59,30 @@ describe("ferry CLI end to end", () => {
     assert.match(again.err, /already exists/);
   });
 
+  test("usage errors: stray arguments and block sizes the format cannot hold", () => {
+    assert.equal(ferry(["keygen", "stray", "--out", join(dir, "k2.txt")]).code, 2);
+    for (const bs of ["100", "128MiB"]) {
+      const r = ferry([
+        "pack",
+        src,
+        "--drive",
+        `a=${join(dir, "bs1")}`,
+        "--drive",
+        `b=${join(dir, "bs2")}`,
+        "--tolerate",
+        "1",
+        "--recipient",
+        recipient,
+        "--catalog",
+        join(dir, "bs.db"),
+        "--block-size",
+        bs,
+      ]);
+      assert.equal(r.code, 2, r.err);
+      assert.match(r.err, /block size .* out of range .*\[E_USAGE\]/);
+    }
+  });
+
   test("pack refuses an impossible policy with a clear one-line error", () => {
     const r = ferry([
       "pack",

@@ -14,7 +14,7 @@ destination (never on the drives) and pass it to \`ferry unpack --identity FILE\
 
 /** `ferry keygen`. */
 export const keygenCommand: Command = async (argv, io) => {
-  const { values } = parse("keygen", () =>
+  const { values, positionals } = parse("keygen", () =>
     parseArgs({
       args: argv,
       allowPositionals: true,
@@ -29,6 +29,11 @@ export const keygenCommand: Command = async (argv, io) => {
   if (values.help) {
     io.stdout.write(KEYGEN_HELP);
     return EXIT.OK;
+  }
+  if (positionals.length) {
+    throw new FerryError("E_USAGE", `keygen takes no arguments (got ${positionals.join(" ")})`, {
+      hint: "ferry keygen --out key.txt",
+    });
   }
   if (!values.out)
     throw new FerryError("E_USAGE", "keygen needs --out FILE", { hint: "ferry keygen --out key.txt" });

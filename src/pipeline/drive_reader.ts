@@ -1,5 +1,5 @@
 import { constants as fsc } from "node:fs";
-import { type FileHandle, open, readFile, stat } from "node:fs/promises";
+import { type FileHandle, open, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Blake3Hasher } from "@napi-rs/blake-hash";
 import { FerryError } from "../errors.js";
@@ -9,6 +9,7 @@ import {
   blockLocation,
   DRIVE_DIR,
   decodeEnvelope,
+  MAX_ENVELOPE_BODY,
   INDEX_FILE,
   type Envelope,
   KIND_LABEL,
@@ -19,6 +20,22 @@ import {
   type ManifestBody,
   SUMS_FILE,
 } from "../format/index.js";
+
+/** Reads a label or manifest: a regular file no larger than an envelope can be (never a FIFO or device). */
+async function readSmallFile(path: string, what: string): Promise<Buffer> {
+  const fh = await open(path, fsc.O_RDONLY | fsc.O_NONBLOCK | fsc.O_NOFOLLOW);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile() || st.size > MAX_ENVELOPE_BODY + 80) {
+      throw new FerryError("E_CORRUPT", `${what} is not a regular file of envelope size`, {
+        hint: "The drive is damaged or tampered with; try another drive of the set",
+      });
+    }
+    return await fh.readFile();
+  } finally {
+    await fh.close();
+  }
+}
 
 /**
  * Read access to one drive of a set: its label, manifest, SUMS entries and blocks.
@@ -45,8 +62,9 @@ export class DriveReader {
     const root = join(path, DRIVE_DIR);
     let labelBytes: Buffer;
     try {
-      labelBytes = await readFile(join(root, LABEL_FILE));
+      labelBytes = await readSmallFile(join(root, LABEL_FILE), `label of ${path}`);
     } catch (e) {
+      if (FerryError.is(e)) throw e;
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "ENOENT" || code === "ENOTDIR") {
         throw new FerryError(
@@ -66,7 +84,7 @@ export class DriveReader {
     let manifest: Envelope<ManifestBody> | null = null;
     let manifestError: FerryError | null = null;
     try {
-      const bytes = await readFile(join(root, MANIFEST_FILE));
+      const bytes = await readSmallFile(join(root, MANIFEST_FILE), `manifest of ${path}`);
       manifest = decodeEnvelope<ManifestBody>(bytes, KIND_MANIFEST, `manifest of ${path}`);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "ENOENT") {

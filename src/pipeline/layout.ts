@@ -37,6 +37,11 @@ export function buildLayout(
   tolerate: string,
   blockSize: number,
 ): { layout: SetLayout; geometry: Geometry } {
+  if (!Number.isInteger(blockSize) || blockSize < 512 || blockSize > 64 << 20) {
+    throw new FerryError("E_USAGE", `block size ${blockSize} is out of range (512 bytes to 64 MiB)`, {
+      hint: "Leave --block-size at its default (1 MiB) unless you measured a reason",
+    });
+  }
   if (drives.length === 0) {
     throw new FerryError("E_USAGE", "no drives given", { hint: "Pass --drive BAG=PATH once per drive" });
   }

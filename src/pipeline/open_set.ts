@@ -199,8 +199,12 @@ async function assemble(readers: DriveReader[], opts: OpenSetOptions): Promise<O
 
 function validateManifest(m: ManifestBody, layout: SetLayout): void {
   const isInt = (v: unknown) => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+  const G = layout.groups.length;
   const ok =
+    m.format === 1 &&
     isInt(m.stripes) &&
+    // Bounded so that nothing sized by the stripe count can be made huge by a forged manifest.
+    m.stripes <= Math.min(2 ** 32, Math.floor(2 ** 50 / stripeDataSize(layout))) &&
     isInt(m.logLength) &&
     m.logLength <= m.stripes * stripeDataSize(layout) &&
     Array.isArray(m.index?.pieces) &&
@@ -213,7 +217,18 @@ function validateManifest(m: ManifestBody, layout: SetLayout): void {
         m.index.replicas.every((d) => isInt(d) && d < layout.drives.length) &&
         typeof m.index.replicaHash === "string")) &&
     Array.isArray(m.drives) &&
-    m.drives.length === layout.drives.length;
+    m.drives.length === layout.drives.length &&
+    m.drives.every(
+      (d, i) =>
+        typeof d === "object" &&
+        d !== null &&
+        d.index === i &&
+        d.blocks === Math.floor(m.stripes / G) + (layout.drives[i]!.group < m.stripes % G ? 1 : 0) &&
+        typeof d.sums === "string" &&
+        /^[0-9a-f]{64}$/.test(d.sums),
+    ) &&
+    typeof m.stats === "object" &&
+    m.stats !== null;
   if (!ok)
     throw new FerryError("E_CORRUPT", "the manifest is malformed", { hint: "Try another drive of the set" });
 }
