@@ -125,13 +125,25 @@ export class IndexParser {
   private headerSeen = false;
   private done = false;
   private count = 0;
+  /** Pieces held back while an entry known to need `need` bytes is incomplete (no O(n²) concat). */
+  private parts: Buffer[] = [];
+  private partsLen = 0;
+  private need = 0;
 
   push(data: Buffer): IndexEntry[] {
     if (this.done) {
       if (data.length) corrupt("data after the end record");
       return [];
     }
-    this.buf = this.buf.length ? Buffer.concat([this.buf, data]) : data;
+    if (this.buf.length + this.partsLen + data.length < this.need) {
+      this.parts.push(data);
+      this.partsLen += data.length;
+      return [];
+    }
+    this.buf = this.buf.length || this.parts.length ? Buffer.concat([this.buf, ...this.parts, data]) : data;
+    this.parts = [];
+    this.partsLen = 0;
+    this.need = 0;
     const out: IndexEntry[] = [];
     let o = 0;
     if (!this.headerSeen) {
@@ -205,7 +217,10 @@ export class IndexParser {
     const n = b.readUInt32LE(p + 40);
     if (n > MAX_CHUNKS_PER_FILE) corrupt(`file has ${n} chunks`);
     p += 44;
-    if (b.length - p < n * REF_SIZE) return null;
+    if (b.length - p < n * REF_SIZE) {
+      this.need = p - o + n * REF_SIZE;
+      return null;
+    }
     const chunks: ChunkRef[] = [];
     let total = 0;
     for (let i = 0; i < n; i++) {
