@@ -236,6 +236,51 @@ export class Catalog {
     guard("recording progress", () => tx());
   }
 
+  /** Totals of everything recorded for a set (files, folders, bytes, chunks, stored bytes). */
+  stats(setId: string): {
+    files: number;
+    dirs: number;
+    symlinks: number;
+    skipped: number;
+    bytes: number;
+    chunks: number;
+    dedupChunks: number;
+    storedBytes: number;
+    compressedChunks: number;
+  } {
+    return guard("summing the set", () => {
+      const e = this.db
+        .prepare(
+          `SELECT coalesce(sum(type = 2), 0) AS files, coalesce(sum(type = 1), 0) AS dirs,
+                  coalesce(sum(type = 3), 0) AS symlinks,
+                  coalesce(sum(CASE WHEN type = 2 THEN size ELSE 0 END), 0) AS bytes,
+                  coalesce(sum(length(chunk_ids) / 32), 0) AS refs
+           FROM entries WHERE set_id = ?`,
+        )
+        .get(setId) as { files: number; dirs: number; symlinks: number; bytes: number; refs: number };
+      const c = this.db
+        .prepare(
+          `SELECT count(*) AS n, coalesce(sum(stored), 0) AS stored, coalesce(sum(flags & 1), 0) AS compressed
+           FROM chunks WHERE set_id = ?`,
+        )
+        .get(setId) as { n: number; stored: number; compressed: number };
+      const s = this.db.prepare("SELECT count(*) AS n FROM skipped WHERE set_id = ?").get(setId) as {
+        n: number;
+      };
+      return {
+        files: e.files,
+        dirs: e.dirs,
+        symlinks: e.symlinks,
+        skipped: s.n,
+        bytes: e.bytes,
+        chunks: e.refs,
+        dedupChunks: Math.max(0, e.refs - c.n),
+        storedBytes: c.stored,
+        compressedChunks: c.compressed,
+      };
+    });
+  }
+
   finishSet(setId: string, stats: unknown): void {
     guard("finishing the set", () => this.st.finish.run(JSON.stringify(stats), setId));
   }

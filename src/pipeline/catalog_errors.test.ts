@@ -19,7 +19,7 @@ after(() => removeDir(dir));
 // files of that checkpoint silently dropped out of the set.
 test("a catalog that cannot be written stops pack with E_CATALOG; the rerun loses nothing", async () => {
   const src = join(dir, "src");
-  await makeDataset(src, { seed: 3 });
+  const ds = await makeDataset(src, { seed: 3 });
   const key = keygen();
   const catalog = join(dir, "cat.db");
   const drives = flatDrives(join(dir, "drives"), 3);
@@ -48,6 +48,9 @@ test("a catalog that cannot be written stops pack with E_CATALOG; the rerun lose
   const r = await pack(opts);
   assert.equal(r.resumed, true);
   assert.equal(r.skipped.length, 0);
+  // The manifest's totals cover the whole set, not just what the resumed run packed.
+  assert.equal(r.stats.files, ds.files.length);
+  assert.equal(r.stats.bytes, ds.bytes);
   const paths = drives.map((d) => d.path);
   assert.equal((await verify({ drives: paths, full: true, statePath: null })).exitCode, 0);
   const out = join(dir, "out");

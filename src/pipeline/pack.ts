@@ -818,7 +818,9 @@ class Packer {
         return { index: w.slot.index, blocks, sums: sums.hash };
       }),
     );
-    this.stats.skipped = this.catalog.skipped(this.setHex).length;
+    // The totals of the whole set come from the catalog: after a resume, the counters of this
+    // run alone would miss what earlier runs packed.
+    Object.assign(this.stats, this.catalog.stats(this.setHex));
     const body: ManifestBody = {
       format: 1,
       set: this.setHex,
