@@ -91,6 +91,22 @@ interface DriveState {
   missing: number;
   bad: string; // base64 bitmap of bad blocks
   problems: string[];
+  /** Which physical copy was checked: a drive swapped for another copy is checked again. */
+  fingerprint: string;
+}
+
+/** Identity of the drive's files as they are now (device, inodes, sizes, times of SUMS and segment 0). */
+async function fingerprint(d: DriveReader): Promise<string> {
+  const parts: string[] = [];
+  for (const p of [join(d.root, SUMS_FILE), join(d.root, BLOCKS_DIR, "000000.blk")]) {
+    try {
+      const st = await stat(p);
+      parts.push(`${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`);
+    } catch {
+      parts.push("-");
+    }
+  }
+  return parts.join("|");
 }
 
 interface StateFile {
@@ -277,9 +293,14 @@ async function fullScan(set: OpenedSet, reports: DriveReport[], bitmaps: Uint8Ar
   }
   const total = reports.reduce((a, r) => a + (r.present ? r.blocks : 0), 0);
   let resumedBlocks = 0;
+  const prints: string[] = [];
+  for (const r of reports) {
+    const d = set.drives[r.index];
+    if (d) prints[r.index] = await fingerprint(d);
+  }
   const live = reports.map((r) => {
     const prev = state.drives[r.id];
-    if (r.present && prev && prev.checked <= r.blocks) {
+    if (r.present && prev && prev.checked <= r.blocks && prev.fingerprint === prints[r.index]) {
       r.ok = prev.ok;
       r.damaged = prev.damaged;
       r.missing = prev.missing;
@@ -311,6 +332,7 @@ async function fullScan(set: OpenedSet, reports: DriveReport[], bitmaps: Uint8Ar
         missing: r.missing,
         bad: Buffer.from(bitmaps[r.index]!).toString("base64"),
         problems: r.problems.filter((p) => p.startsWith("block ")).slice(0, 20),
+        fingerprint: prints[r.index]!,
       };
     }
     await mkdir(dirname(statePath), { recursive: true });
