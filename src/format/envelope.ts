@@ -37,8 +37,8 @@ export function encodeEnvelope(kind: number, body: unknown, sign: (msg: Buffer) 
 
 /**
  * Parses an envelope without checking its signature (the caller does, with the right key).
- * Throws E_NOT_A_DRIVE on a wrong magic, E_FORMAT_VERSION on an unknown version,
- * E_CORRUPT on anything malformed.
+ * Throws E_FORMAT_VERSION on an unknown version and E_CORRUPT on anything malformed
+ * (including a wrong magic).
  *
  * @example
  * const env = decodeEnvelope<LabelBody>(bytes, KIND_LABEL, "drive /mnt/a LABEL");

@@ -239,9 +239,34 @@ class Packer {
       const row = this.catalog.getSet(existing)!;
       this.setHex = existing;
       this.layout = JSON.parse(row.layout) as SetLayout;
-      const opts = JSON.parse(row.options) as { overhead: number; description: string };
+      const opts = JSON.parse(row.options) as {
+        overhead: number;
+        description: string;
+        tolerate?: string;
+        recipients?: string[];
+        passphrase?: boolean;
+      };
       overhead = opts.overhead;
       description = opts.description;
+      // A set keeps the policy, block size and keys it was started with; say so when the
+      // rerun asks for something else, rather than silently ignoring it.
+      const ignored: string[] = [];
+      if (opts.tolerate !== undefined && this.opts.tolerate !== opts.tolerate)
+        ignored.push(`--tolerate ${this.opts.tolerate}`);
+      if (this.opts.blockSize !== undefined && this.opts.blockSize !== this.layout.blockSize)
+        ignored.push("--block-size");
+      const rec = (a: string[] | undefined) => JSON.stringify([...(a ?? [])].sort());
+      if (opts.recipients !== undefined && rec(this.opts.recipients) !== rec(opts.recipients))
+        ignored.push("--recipient");
+      if (opts.passphrase !== undefined && (this.opts.passphrase !== undefined) !== opts.passphrase) {
+        ignored.push("--passphrase-file");
+      }
+      if (ignored.length && row.state !== "complete") {
+        this.emit({
+          type: "warning",
+          message: `resuming set ${existing.slice(0, 8)} with the policy, block size and keys it was started with; ${ignored.join(", ")} ignored (use empty drives for a new set)`,
+        });
+      }
       if (row.state === "complete") {
         return {
           set: existing,
@@ -425,7 +450,13 @@ class Packer {
       this.source,
       JSON.stringify(this.layout),
       JSON.stringify(secrets),
-      JSON.stringify({ overhead, description, tolerate: this.opts.tolerate }),
+      JSON.stringify({
+        overhead,
+        description,
+        tolerate: this.opts.tolerate,
+        recipients: this.opts.recipients ?? [],
+        passphrase: this.opts.passphrase !== undefined,
+      }),
     );
   }
 
