@@ -159,7 +159,7 @@ export class Catalog {
         `INSERT OR REPLACE INTO entries(set_id, path, seq, type, mode, uid, gid, mtime_ns, size, hash, target, chunk_ids)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      entriesPage: d.prepare("SELECT * FROM entries WHERE set_id = ? AND seq > ? ORDER BY seq LIMIT 512"),
+      entriesPage: d.prepare("SELECT * FROM entries WHERE set_id = ? AND path > ? ORDER BY path LIMIT 512"),
       countEntries: d.prepare("SELECT count(*) AS n FROM entries WHERE set_id = ?"),
       putSkipped: d.prepare("INSERT OR REPLACE INTO skipped(set_id, path, reason) VALUES (?, ?, ?)"),
       skipped: d.prepare("SELECT path, reason FROM skipped WHERE set_id = ?"),
@@ -183,16 +183,17 @@ export class Catalog {
   getEntry(setId: string, path: Buffer): EntryRow | undefined {
     return this.st.getEntry.get(setId, path) as EntryRow | undefined;
   }
-  /** All entries in pack order, read a page at a time so other statements may run in between. */
+  /** All entries in byte order of their paths (the index order), a page at a time so other statements may run in between. */
   *entries(setId: string): Generator<EntryRow> {
-    let after = -1;
+    let after: Buffer = Buffer.alloc(0);
     for (;;) {
       const page = this.st.entriesPage.all(setId, after) as EntryRow[];
       if (page.length === 0) return;
       yield* page;
-      after = page[page.length - 1]!.seq;
+      after = page[page.length - 1]!.path;
     }
   }
+
   countEntries(setId: string): number {
     return (this.st.countEntries.get(setId) as { n: number }).n;
   }

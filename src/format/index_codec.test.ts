@@ -37,3 +37,30 @@ test("a file entry spanning thousands of pieces parses exactly", () => {
   assert.equal(e.chunks[n - 1]!.offset, (n - 1) * 10);
   assert.equal(e.size, n * 10);
 });
+
+test("paths must be strictly increasing: duplicates and reordering are refused", async () => {
+  const { FerryError } = await import("../errors.js");
+  const dir = (p: string) => ({
+    type: 1 as const,
+    path: Buffer.from(p),
+    mode: 0o755,
+    uid: 0,
+    gid: 0,
+    mtimeNs: 0n,
+  });
+  const parse = (paths: string[]) => {
+    const p = new IndexParser();
+    p.push(Buffer.concat([indexHeader(), ...paths.map((x) => encodeEntry(dir(x))), encodeEnd(paths.length)]));
+    return p.end();
+  };
+  // Byte order puts a folder before its contents, and "a.txt" (0x2e) before "a/x" (0x2f).
+  assert.equal(parse(["a", "a.txt", "a/x", "b"]), 4);
+  assert.throws(
+    () => parse(["a", "a"]),
+    (e) => FerryError.is(e, "E_UNSAFE_PATH") && /twice/.test(e.message),
+  );
+  assert.throws(
+    () => parse(["b", "a"]),
+    (e) => FerryError.is(e, "E_UNSAFE_PATH") && /out of order/.test(e.message),
+  );
+});

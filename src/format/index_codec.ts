@@ -126,6 +126,7 @@ export class IndexParser {
   private done = false;
   private count = 0;
   /** Pieces held back while an entry known to need `need` bytes is incomplete (no O(n²) concat). */
+  private prev: Buffer | null = null;
   private parts: Buffer[] = [];
   private partsLen = 0;
   private need = 0;
@@ -164,6 +165,17 @@ export class IndexParser {
         if (o !== this.buf.length) corrupt("data after the end record");
         break;
       }
+      // Paths must be strictly increasing in byte order: duplicates and reordering are refused
+      // with constant memory, and a folder always comes before its contents.
+      if (this.prev && Buffer.compare(this.prev, r.entry.path) >= 0) {
+        const same = this.prev.equals(r.entry.path);
+        throw new FerryError(
+          "E_UNSAFE_PATH",
+          `index ${same ? "lists" : "is out of order at"} ${JSON.stringify(r.entry.path.toString())}${same ? " twice" : ""}`,
+          { hint: "The set's index is hostile or corrupt; nothing outside the target was written" },
+        );
+      }
+      this.prev = r.entry.path;
       out.push(r.entry);
       this.count++;
     }

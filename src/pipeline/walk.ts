@@ -46,7 +46,17 @@ export async function* walk(root: string): AsyncGenerator<WalkItem> {
       };
       return;
     }
-    const sorted = names.map((d) => d.name as unknown as Buffer).sort(Buffer.compare);
+    // Sort as if every folder name ended in "/": the depth-first walk then meets paths in
+    // plain byte order of the whole path, the order of the index, so the log is laid out in
+    // the order unpack reads it.
+    const key = (d: Dirent<Buffer>) => {
+      const n = d.name as unknown as Buffer;
+      return d.isDirectory() ? Buffer.concat([n, SLASH]) : n;
+    };
+    const sorted = names
+      .map((d) => ({ name: d.name as unknown as Buffer, key: key(d) }))
+      .sort((a, b) => Buffer.compare(a.key, b.key))
+      .map((x) => x.name);
     for (const name of sorted) {
       const childAbs = Buffer.concat([abs, SLASH, name]);
       const childRel = rel.length ? Buffer.concat([rel, SLASH, name]) : name;
