@@ -49,6 +49,8 @@ export class DriveWriter {
   private seg: { n: number; fh: FileHandle } | null = null;
   private sums: FileHandle | null = null;
   private dirty = new Set<FileHandle>();
+  /** Folders that gained a file since the last sync (a new segment, SUMS): fsynced too. */
+  private dirtyDirs = new Set<string>();
   blocks = 0;
 
   constructor(
@@ -115,12 +117,16 @@ export class DriveWriter {
           await this.seg.fh.close();
         }
         const fh = await open(join(this.root, BLOCKS_DIR, loc.segment), fsc.O_WRONLY | fsc.O_CREAT, 0o644);
+        this.dirtyDirs.add(join(this.root, BLOCKS_DIR));
         this.seg = { n: segNo, fh };
       }
       const fh = this.seg.fh;
       await fh.writev([header, payload], loc.offset);
       this.dirty.add(fh);
-      if (!this.sums) this.sums = await open(join(this.root, SUMS_FILE), fsc.O_WRONLY | fsc.O_CREAT, 0o644);
+      if (!this.sums) {
+        this.sums = await open(join(this.root, SUMS_FILE), fsc.O_WRONLY | fsc.O_CREAT, 0o644);
+        this.dirtyDirs.add(this.root);
+      }
       await this.sums.write(hash, 0, 32, n * 32);
       this.dirty.add(this.sums);
       if (n + 1 > this.blocks) this.blocks = n + 1;
@@ -170,6 +176,8 @@ export class DriveWriter {
     try {
       for (const fh of this.dirty) await fh.sync();
       this.dirty.clear();
+      for (const d of this.dirtyDirs) await syncDir(d);
+      this.dirtyDirs.clear();
     } catch (e) {
       this.fail(e, "syncing");
     }

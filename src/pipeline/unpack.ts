@@ -426,7 +426,10 @@ class Unpacker {
       p.subarray(0, slash + 1),
       Buffer.from(`.ferry-tmp-${this.set.setHex.slice(0, 16)}`),
     ]);
-    const fh = await open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW, 0o600);
+    // Always a new file of our own: a leftover (or a planted link of the same name) is removed,
+    // and O_EXCL never follows a symlink or reuses a hard link.
+    await rm(tmp, { force: true });
+    const fh = await open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
     let ok = false;
     try {
       const hasher = new Blake3Hasher();
