@@ -191,10 +191,8 @@ async function run(set: OpenedSet, reader: StripeReader, opts: VerifyOptions): P
       else if (copy.hash !== manifest.index.replicaHash) r.problems.push("index copy (ferry/INDEX) damaged");
     }
     if (!full) {
-      const present = await presentBlocks(d, r.blocks, layout.blockSize);
-      for (let n = present; n < r.blocks; n++) bitmapSet(bitmaps[r.index]!, n);
-      r.missing = r.blocks - present;
-      r.unchecked = present;
+      r.missing = await markMissing(d, r.blocks, layout.blockSize, bitmaps[r.index]!);
+      r.unchecked = r.blocks - r.missing;
     }
   }
 
@@ -260,10 +258,19 @@ async function run(set: OpenedSet, reader: StripeReader, opts: VerifyOptions): P
   };
 }
 
-async function presentBlocks(d: DriveReader, blocks: number, blockSize: number): Promise<number> {
+/**
+ * Marks blocks whose bytes are absent, segment by segment (a short or missing segment affects
+ * only its own blocks), and returns how many.
+ */
+async function markMissing(
+  d: DriveReader,
+  blocks: number,
+  blockSize: number,
+  bitmap: Uint8Array,
+): Promise<number> {
   const rec = BLOCK_HEADER_SIZE + blockSize;
-  let n = 0;
-  while (n < blocks) {
+  let missing = 0;
+  for (let n = 0; n < blocks; n += BLOCKS_PER_SEGMENT) {
     const loc = blockLocation(n, blockSize);
     let size = -1;
     try {
@@ -273,10 +280,10 @@ async function presentBlocks(d: DriveReader, blocks: number, blockSize: number):
     }
     const inSeg = Math.min(BLOCKS_PER_SEGMENT, blocks - n);
     const have = size < 0 ? 0 : Math.min(inSeg, Math.floor(size / rec));
-    if (have < inSeg) return n + have;
-    n += inSeg;
+    for (let i = have; i < inSeg; i++) bitmapSet(bitmap, n + i);
+    missing += inSeg - have;
   }
-  return n;
+  return missing;
 }
 
 async function fullScan(set: OpenedSet, reports: DriveReport[], bitmaps: Uint8Array[], opts: VerifyOptions) {
