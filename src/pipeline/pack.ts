@@ -78,6 +78,8 @@ export interface PackOptions {
   onEvent?: (e: PackEvent) => void;
   /** Walk the source once first to learn its size (for progress ETA and a capacity check). */
   scan?: boolean;
+  /** Test hook: called after a source file was read, before its size and times are checked again. */
+  onFileRead?: (path: string, attempt: number) => void;
   /** Test hook: called after each checkpoint (crash tests kill the process here). */
   onCheckpoint?: (stripes: number) => void;
 }
@@ -616,6 +618,7 @@ class Packer {
           for (const c of chunker.push(data)) end = Math.max(end, await this.packChunk(c, ids));
         }
         for (const c of chunker.finish()) end = Math.max(end, await this.packChunk(c, ids));
+        this.opts.onFileRead?.(rel.toString(), attempt);
         after = await fh.stat({ bigint: true }).catch(source);
       } catch (e) {
         if (!FerryError.is(e, "E_SOURCE_READ")) throw e;
