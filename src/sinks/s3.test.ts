@@ -346,6 +346,32 @@ describe("S3 ingest against a real S3-protocol server", () => {
     await checkBucket(c, bucket, "faulty", files);
   });
 
+  test("a multipart completion whose answer is lost is recognised as done, not failed", async () => {
+    const proxy = await new st.FaultProxy(store.endpoint).start();
+    let hit = 0;
+    // Every completion's response is lost once: the store finished the object, the client never heard.
+    const answered = new Set<string>();
+    proxy.policy = ({ method, path, query }) => {
+      if (method !== "POST" || !query.includes("uploadId") || answered.has(path)) return null;
+      answered.add(path);
+      hit++;
+      return "reset-response";
+    };
+    try {
+      const r = await unpack({
+        drives: present,
+        to: `s3://${bucket}/lost-complete`,
+        unlock,
+        s3: { ...settings(), endpoint: proxy.endpoint, requestTimeoutMs: 2000, concurrency: 2 },
+      });
+      assert.equal(r.lost.length, 0);
+    } finally {
+      await proxy.stop();
+    }
+    assert.ok(hit > 0, "a completion lost its answer");
+    await checkBucket(c, bucket, "lost-complete", files);
+  });
+
   test("bad credentials and a missing bucket stop with one clear E_S3 line", async () => {
     const bad = { ...settings(), credentials: { accessKeyId: "WRONG", secretAccessKey: "WRONG" } };
     const e1 = await tk.rejectsWith(

@@ -564,8 +564,19 @@ export class ObjectUpload {
             ),
           );
         } catch (e) {
-          await this.abortId(uploadId);
-          throw e;
+          // A completion whose answer was lost: the store may have finished the object, and
+          // every retry then fails (NoSuchUpload, or a 500 from simpler stores). If the object is
+          // there with our size and content hash, the upload is done.
+          const there = await store.head(this.key).catch(() => null);
+          const done =
+            there !== null &&
+            there.size === this.size &&
+            there.meta[META.blake3] !== undefined &&
+            there.meta[META.blake3] === this.meta[META.blake3];
+          if (!done) {
+            await this.abortId(uploadId);
+            throw e;
+          }
         }
         this.up.stats.multipart++;
         this.up.stats.objects++;

@@ -112,7 +112,7 @@ export interface Seen {
 export type Fault = "503" | "drop" | "slow" | "reset-response";
 
 /** What the proxy does to a request: nothing (null) or a fault. */
-export type FaultPolicy = (req: { method: string; path: string; n: number }) => Fault | null;
+export type FaultPolicy = (req: { method: string; path: string; query: string; n: number }) => Fault | null;
 
 /**
  * An HTTP proxy in front of the store that logs every request and can inject faults: 503
@@ -146,7 +146,7 @@ export class FaultProxy {
         checksum: (req.headers["x-amz-checksum-sha256"] ?? req.headers["x-amz-checksum-algorithm"]) as
           | string
           | undefined,
-        fault: this.policy({ method: req.method ?? "", path: url.pathname, n: this.n++ }),
+        fault: this.policy({ method: req.method ?? "", path: url.pathname, query: url.search, n: this.n++ }),
       };
       this.seen.push(seen);
       this.onRequest?.(seen);
