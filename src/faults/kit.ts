@@ -163,3 +163,21 @@ export class Restorer {
 export function banner(cls: string): string {
   return `fault class ${cls}: ${MODE} run, seed ${SEED} (FERRY_FAULTS_SEED=${SEED}${FULL ? " FERRY_FAULTS=full" : ""}); results to ${RESULTS}`;
 }
+
+/**
+ * The restored tree must equal the source; a difference is counted as a wrong byte in `t`
+ * (the number the reliability report must keep at 0) before the test fails.
+ */
+export async function expectSameTree(
+  t: { wrongBytes: number },
+  src: string,
+  to: string,
+  opts?: tk.CompareOptions,
+): Promise<void> {
+  try {
+    await tk.compareTrees(src, to, opts);
+  } catch (e) {
+    t.wrongBytes++;
+    throw e;
+  }
+}
