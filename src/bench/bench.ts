@@ -8,12 +8,12 @@
  * Not a test: numbers swing on a shared machine; compare side by side within one run.
  */
 import { spawnSync } from "node:child_process";
-import { createCipheriv } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseBytes } from "../plan/units.js";
+import { makeCorpus } from "./corpus.js";
 
 const BIN = fileURLToPath(new URL("../../bin/ferry.js", import.meta.url));
 
@@ -38,49 +38,6 @@ function args(argv: string[]): Args {
     dir: get("--dir") ?? tmpdir(),
     s3: !argv.includes("--no-s3"),
   };
-}
-
-/** Seeded bytes: AES-128-CTR keystream of a key derived from the seed (fast, reproducible). */
-function stream(seed: number) {
-  const key = Buffer.alloc(16);
-  key.writeUInt32LE(seed >>> 0, 0);
-  const c = createCipheriv("aes-128-ctr", key, Buffer.alloc(16));
-  return (n: number) => c.update(Buffer.alloc(n));
-}
-
-/** 70% large incompressible "video", 20% small "images" of 50–500 KB, 10% CSV. */
-export function makeCorpus(root: string, size: number, seed = 1): { files: number; bytes: number } {
-  const rnd = stream(seed);
-  const r32 = () => rnd(4).readUInt32LE(0);
-  let files = 0;
-  let bytes = 0;
-  const put = (rel: string, data: Buffer) => {
-    mkdirSync(join(root, rel, ".."), { recursive: true });
-    writeFileSync(join(root, rel), data);
-    files++;
-    bytes += data.length;
-  };
-  for (let b = 0, i = 0; b < size * 0.7; i++) {
-    const n = Math.min(Math.max(1 << 20, Math.floor(size * 0.7) - b), 64 << 20);
-    put(`video/clip_${i}.mp4`, rnd(n));
-    b += n;
-  }
-  for (let b = 0, i = 0; b < size * 0.2; i++) {
-    const n = 50_000 + (r32() % 450_000);
-    put(`images/${i % 16}/img_${i}.jpg`, rnd(n));
-    b += n;
-  }
-  for (let b = 0, i = 0; b < size * 0.1; i++) {
-    const rows: string[] = ["id,ts,sensor,value,label"];
-    for (let r = 0; r < 20_000; r++)
-      rows.push(
-        `${r},${1_700_000_000 + r},s${r32() % 50},${(r32() % 100000) / 100},${r32() % 2 ? "cat" : "dog"}`,
-      );
-    const data = Buffer.from(`${rows.join("\n")}\n`);
-    put(`tables/part_${i}.csv`, data);
-    b += data.length;
-  }
-  return { files, bytes };
 }
 
 interface Sample {
