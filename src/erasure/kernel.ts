@@ -19,6 +19,7 @@
  */
 
 import { FerryError } from "../errors.js";
+import { native } from "../native/index.js";
 import { GF_MUL_ROWS } from "./galois.js";
 
 /**
@@ -132,6 +133,29 @@ export function codeShards(
       `codeShards: ${coefs.length} coefficients for ${outputs.length}×${k} matrix`,
     );
   }
+  if (native !== null && k > 0 && k <= 256 && outputs.length <= 256) {
+    try {
+      native.codeShards(coefs, inputs, outputs);
+    } catch (e) {
+      throw new FerryError("E_INTERNAL", `codeShards: ${(e as Error).message}`);
+    }
+    return;
+  }
+  codeShardsJs(coefs, inputs, outputs);
+}
+
+/**
+ * {@link codeShards} in plain JS (what runs without the native kernel; tests compare the two).
+ *
+ * @example
+ * codeShardsJs(Uint8Array.of(142, 244), [Uint8Array.of(1), Uint8Array.of(2)], [new Uint8Array(1)]);
+ */
+export function codeShardsJs(
+  coefs: Uint8Array,
+  inputs: readonly Uint8Array[],
+  outputs: readonly Uint8Array[],
+): void {
+  const k = inputs.length;
   for (let i = 0; i < outputs.length; i++) {
     const out = outputs[i]!;
     const row = i * k;

@@ -1,0 +1,255 @@
+/*
+ * ferry's native kernel: Reed-Solomon "matrix times shards" over GF(2^8) (polynomial 0x11D),
+ * the same contract as codeShards() in src/erasure/kernel.ts:
+ *
+ *   outputs[i] = XOR over j of coefs[i*k + j] * inputs[j]      (all regions the same length)
+ *
+ * Three implementations, picked once at load from what the CPU has:
+ *   - gfni:  AVX2 + GFNI, one GF2P8AFFINEQB per coefficient and 32 bytes
+ *            (the affine matrix of "multiply by c" works for any polynomial);
+ *   - avx2:  the split-nibble method (two 16-entry tables and PSHUFB per coefficient);
+ *   - scalar: a 256-entry table per coefficient, for CPUs without AVX2 and for the tail.
+ * Work goes in slices of SLICE bytes so that the inputs of a slice stay in L1/L2 while every
+ * output is computed from them, and outputs are processed up to 4 at a time in registers.
+ *
+ * Built by node-gyp (binding.gyp). If it is missing, ferry uses the plain-JS kernel.
+ */
+#include <node_api.h>
+#include <stdint.h>
+#include <string.h>
+#include <immintrin.h>
+#include <pthread.h>
+
+#define MAX_SHARDS 256
+#define SLICE 8192
+
+static uint8_t gf_mul_table[256][256];
+static uint8_t gf_exp[512];
+static uint8_t gf_log[256];
+
+static void gf_init(void) {
+  int x = 1;
+  for (int i = 0; i < 255; i++) {
+    gf_exp[i] = (uint8_t)x;
+    gf_log[x] = (uint8_t)i;
+    x <<= 1;
+    if (x & 0x100) x ^= 0x11D;
+  }
+  for (int i = 255; i < 512; i++) gf_exp[i] = gf_exp[i - 255];
+  for (int a = 0; a < 256; a++)
+    for (int b = 0; b < 256; b++)
+      gf_mul_table[a][b] = (a == 0 || b == 0) ? 0 : gf_exp[gf_log[a] + gf_log[b]];
+}
+
+/* ---- scalar ---- */
+static void code_scalar(const uint8_t *coefs, int k, int m, const uint8_t **in, uint8_t **out, size_t from,
+                        size_t to) {
+  for (int i = 0; i < m; i++) {
+    uint8_t *o = out[i];
+    int started = 0;
+    for (int j = 0; j < k; j++) {
+      uint8_t c = coefs[i * k + j];
+      if (c == 0) continue;
+      const uint8_t *t = gf_mul_table[c];
+      const uint8_t *s = in[j];
+      if (!started) {
+        for (size_t p = from; p < to; p++) o[p] = t[s[p]];
+        started = 1;
+      } else {
+        for (size_t p = from; p < to; p++) o[p] ^= t[s[p]];
+      }
+    }
+    if (!started) memset(o + from, 0, to - from);
+  }
+}
+
+/* ---- AVX2 split nibble ---- */
+__attribute__((target("avx2"))) static void code_avx2(const uint8_t *coefs, int k, int m, const uint8_t **in,
+                                                      uint8_t **out, size_t len) {
+  /* 32-byte tables: low nibble products, high nibble products (same 16 bytes in both lanes). */
+  uint8_t tabs[4 * k][2][32] __attribute__((aligned(32)));
+  const __m256i mask = _mm256_set1_epi8(0x0f);
+  size_t vlen = len & ~(size_t)31;
+  for (int g = 0; g < m; g += 4) {
+    int n = m - g < 4 ? m - g : 4;
+    for (int o = 0; o < n; o++)
+      for (int j = 0; j < k; j++) {
+        uint8_t c = coefs[(g + o) * k + j];
+        for (int x = 0; x < 16; x++) {
+          tabs[o * k + j][0][x] = tabs[o * k + j][0][x + 16] = gf_mul_table[c][x];
+          tabs[o * k + j][1][x] = tabs[o * k + j][1][x + 16] = gf_mul_table[c][x << 4];
+        }
+      }
+    for (size_t base = 0; base < vlen; base += SLICE) {
+      size_t end = base + SLICE < vlen ? base + SLICE : vlen;
+      for (size_t p = base; p < end; p += 32) {
+        __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        for (int j = 0; j < k; j++) {
+          __m256i x = _mm256_loadu_si256((const __m256i *)(in[j] + p));
+          __m256i lo = _mm256_and_si256(x, mask);
+          __m256i hi = _mm256_and_si256(_mm256_srli_epi64(x, 4), mask);
+#define STEP(o, acc)                                                                       \
+  if (n > o) {                                                                             \
+    const __m256i tl = _mm256_loadu_si256((const __m256i *)tabs[o * k + j][0]);             \
+    const __m256i th = _mm256_loadu_si256((const __m256i *)tabs[o * k + j][1]);             \
+    acc = _mm256_xor_si256(acc, _mm256_xor_si256(_mm256_shuffle_epi8(tl, lo), _mm256_shuffle_epi8(th, hi))); \
+  }
+          STEP(0, acc0) STEP(1, acc1) STEP(2, acc2) STEP(3, acc3)
+#undef STEP
+        }
+        _mm256_storeu_si256((__m256i *)(out[g] + p), acc0);
+        if (n > 1) _mm256_storeu_si256((__m256i *)(out[g + 1] + p), acc1);
+        if (n > 2) _mm256_storeu_si256((__m256i *)(out[g + 2] + p), acc2);
+        if (n > 3) _mm256_storeu_si256((__m256i *)(out[g + 3] + p), acc3);
+      }
+    }
+  }
+  if (vlen < len) code_scalar(coefs, k, m, in, out, vlen, len);
+}
+
+/* ---- AVX2 + GFNI ---- */
+
+/* The 8x8 bit matrix of "multiply by c" in the layout GF2P8AFFINEQB wants: byte 7-i holds the
+ * row of output bit i, whose bit j is bit i of c * 2^j. */
+static uint64_t affine_of(uint8_t c) {
+  uint64_t a = 0;
+  for (int i = 0; i < 8; i++) {
+    uint8_t row = 0;
+    for (int j = 0; j < 8; j++)
+      if (gf_mul_table[c][1 << j] & (1 << i)) row |= (uint8_t)(1 << j);
+    a |= (uint64_t)row << (8 * (7 - i));
+  }
+  return a;
+}
+
+__attribute__((target("avx2,gfni"))) static void code_gfni(const uint8_t *coefs, int k, int m, const uint8_t **in,
+                                                           uint8_t **out, size_t len) {
+  uint64_t mats[4 * k];
+  size_t vlen = len & ~(size_t)31;
+  for (int g = 0; g < m; g += 4) {
+    int n = m - g < 4 ? m - g : 4;
+    for (int o = 0; o < n; o++)
+      for (int j = 0; j < k; j++) mats[o * k + j] = affine_of(coefs[(g + o) * k + j]);
+    for (size_t base = 0; base < vlen; base += SLICE) {
+      size_t end = base + SLICE < vlen ? base + SLICE : vlen;
+      for (size_t p = base; p < end; p += 32) {
+        __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        for (int j = 0; j < k; j++) {
+          __m256i x = _mm256_loadu_si256((const __m256i *)(in[j] + p));
+#define STEP(o, acc)                                                                                \
+  if (n > o)                                                                                        \
+    acc = _mm256_xor_si256(acc, _mm256_gf2p8affine_epi64_epi8(x, _mm256_set1_epi64x((long long)mats[o * k + j]), 0));
+          STEP(0, acc0) STEP(1, acc1) STEP(2, acc2) STEP(3, acc3)
+#undef STEP
+        }
+        _mm256_storeu_si256((__m256i *)(out[g] + p), acc0);
+        if (n > 1) _mm256_storeu_si256((__m256i *)(out[g + 1] + p), acc1);
+        if (n > 2) _mm256_storeu_si256((__m256i *)(out[g + 2] + p), acc2);
+        if (n > 3) _mm256_storeu_si256((__m256i *)(out[g + 3] + p), acc3);
+      }
+    }
+  }
+  if (vlen < len) code_scalar(coefs, k, m, in, out, vlen, len);
+}
+
+typedef enum { KIND_SCALAR, KIND_AVX2, KIND_GFNI } kind_t;
+static kind_t chosen = KIND_SCALAR;
+static const char *kind_names[] = {"scalar", "avx2", "gfni"};
+
+static void code(kind_t kind, const uint8_t *coefs, int k, int m, const uint8_t **in, uint8_t **out, size_t len) {
+  if (kind == KIND_GFNI) code_gfni(coefs, k, m, in, out, len);
+  else if (kind == KIND_AVX2) code_avx2(coefs, k, m, in, out, len);
+  else code_scalar(coefs, k, m, in, out, 0, len);
+}
+
+/* ---- N-API glue ---- */
+
+static napi_value throw_error(napi_env env, const char *msg) {
+  napi_throw_type_error(env, "E_INTERNAL", msg);
+  return NULL;
+}
+
+static int bytes_of(napi_env env, napi_value v, uint8_t **data, size_t *len) {
+  bool is;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return 0;
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t off;
+  void *p;
+  if (napi_get_typedarray_info(env, v, &type, len, &p, &ab, &off) != napi_ok) return 0;
+  if (type != napi_uint8_array) return 0;
+  *data = (uint8_t *)p;
+  return 1;
+}
+
+static int shard_list(napi_env env, napi_value arr, uint8_t **ptrs, uint32_t *count, size_t *len) {
+  bool is;
+  if (napi_is_array(env, arr, &is) != napi_ok || !is) return 0;
+  if (napi_get_array_length(env, arr, count) != napi_ok || *count > MAX_SHARDS) return 0;
+  for (uint32_t i = 0; i < *count; i++) {
+    napi_value v;
+    size_t l;
+    if (napi_get_element(env, arr, i, &v) != napi_ok || !bytes_of(env, v, &ptrs[i], &l)) return 0;
+    if (*len == (size_t)-1) *len = l;
+    else if (*len != l) return 0;
+  }
+  return 1;
+}
+
+/* codeShards(coefs, inputs, outputs[, kind]) */
+static napi_value js_code_shards(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 3) return throw_error(env, "codeShards needs coefs, inputs, outputs");
+  uint8_t *coefs;
+  size_t ncoefs;
+  if (!bytes_of(env, argv[0], &coefs, &ncoefs)) return throw_error(env, "codeShards: coefs must be a Uint8Array");
+  uint8_t *in[MAX_SHARDS], *out[MAX_SHARDS];
+  uint32_t k, m;
+  size_t len = (size_t)-1;
+  if (!shard_list(env, argv[1], in, &k, &len) || !shard_list(env, argv[2], out, &m, &len))
+    return throw_error(env, "codeShards: inputs and outputs must be arrays of equal-length Uint8Arrays");
+  if (ncoefs < (size_t)k * m) return throw_error(env, "codeShards: too few coefficients");
+  if (k == 0 || m == 0 || len == (size_t)-1 || len == 0) {
+    for (uint32_t i = 0; i < m && len != (size_t)-1; i++) memset(out[i], 0, len);
+    return NULL;
+  }
+  kind_t kind = chosen;
+  if (argc > 3) {
+    int32_t want;
+    if (napi_get_value_int32(env, argv[3], &want) == napi_ok && want >= 0 && want <= (int32_t)chosen)
+      kind = (kind_t)want;
+  }
+  code(kind, coefs, (int)k, (int)m, (const uint8_t **)in, out, len);
+  return NULL;
+}
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void init_once(void) {
+  gf_init();
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2")) chosen = KIND_AVX2;
+  if (chosen == KIND_AVX2 && __builtin_cpu_supports("gfni")) chosen = KIND_GFNI;
+}
+
+/* Loaded once per thread (main and each worker): tables and the CPU check happen once. */
+static napi_value init(napi_env env, napi_value exports) {
+  pthread_once(&once, init_once);
+  napi_value fn, name, kinds;
+  napi_create_function(env, "codeShards", NAPI_AUTO_LENGTH, js_code_shards, NULL, &fn);
+  napi_set_named_property(env, exports, "codeShards", fn);
+  napi_create_string_utf8(env, kind_names[chosen], NAPI_AUTO_LENGTH, &name);
+  napi_set_named_property(env, exports, "kernel", name);
+  napi_create_array_with_length(env, (size_t)chosen + 1, &kinds);
+  for (int i = 0; i <= (int)chosen; i++) {
+    napi_value s;
+    napi_create_string_utf8(env, kind_names[i], NAPI_AUTO_LENGTH, &s);
+    napi_set_element(env, kinds, (uint32_t)i, s);
+  }
+  napi_set_named_property(env, exports, "kernels", kinds);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

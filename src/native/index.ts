@@ -1,0 +1,52 @@
+/**
+ * The optional native kernel (native/ferry_native.c, built by node-gyp at install time): SIMD
+ * Reed-Solomon coding (GFNI or AVX2, scalar fallback). When it is not built (no compiler) or
+ * `FERRY_NATIVE=0`, ferry uses its plain-JS kernel: same results, slower. `FERRY_REQUIRE_NATIVE=1`
+ * makes a missing native kernel an error (CI sets it, so a broken build cannot hide).
+ *
+ * @example
+ * import { native } from "../native/index.js";
+ * if (native) native.codeShards(coefs, inputs, outputs);
+ */
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import { FerryError } from "../errors.js";
+
+/** What the native module exports. */
+export interface NativeKernel {
+  /** outputs[i] = XOR_j coefs[i·k+j]·inputs[j]; `kind` (an index into `kernels`) forces a variant. */
+  codeShards(
+    coefs: Uint8Array,
+    inputs: readonly Uint8Array[],
+    outputs: readonly Uint8Array[],
+    kind?: number,
+  ): void;
+  /** The variant in use: "gfni", "avx2" or "scalar". */
+  kernel: string;
+  /** Variants this CPU can run, slowest first. */
+  kernels: string[];
+}
+
+const ADDON = fileURLToPath(new URL("../../build/Release/ferry_native.node", import.meta.url));
+
+function load(): NativeKernel | null {
+  if (process.env.FERRY_NATIVE === "0") return null;
+  let why = `${ADDON} is missing`;
+  if (existsSync(ADDON)) {
+    try {
+      return createRequire(import.meta.url)(ADDON) as NativeKernel;
+    } catch (e) {
+      why = (e as Error).message;
+    }
+  }
+  if (process.env.FERRY_REQUIRE_NATIVE === "1") {
+    throw new FerryError("E_INTERNAL", `the native kernel did not load: ${why}`, {
+      hint: "Run `npm run build:native` (needs python3, make and a C compiler), or unset FERRY_REQUIRE_NATIVE",
+    });
+  }
+  return null;
+}
+
+/** The native kernel, or null when ferry runs on its JS kernels. */
+export const native: NativeKernel | null = load();
