@@ -371,9 +371,25 @@ export class Chunker {
    * const done = c.push(new Uint8Array(5 << 20)); // at least one chunk
    */
   push(data: Uint8Array): Buffer[] {
+    return [...this.#cuts(data, true)];
+  }
+
+  /**
+   * Like {@link push}, without copies: yields views of `data` or of the internal buffer, each valid
+   * only until the generator is resumed (use it, or copy it, inside the loop body). Cuts are the
+   * same as push's. For hot loops that hash and seal a chunk straight away (pack's workers).
+   *
+   * @example
+   * for (const view of c.views(read)) seal(key, view, aad, out);
+   */
+  views(data: Uint8Array): Generator<Buffer, void, undefined> {
+    return this.#cuts(data, false);
+  }
+
+  *#cuts(data: Uint8Array, copy: boolean): Generator<Buffer, void, undefined> {
     if (!(data instanceof Uint8Array)) throw new FerryError("E_USAGE", "Chunker.push needs a Uint8Array");
     const { minSize, avgSize, maxSize, maskS, maskL } = this.params;
-    const out: Buffer[] = [];
+    const take = copy ? copyOut : viewOf;
     let off = 0;
     const len = data.length;
     const src = plain(data);
@@ -381,8 +397,9 @@ export class Chunker {
     if (this.#head === this.#tail) {
       while (len - off >= maxSize) {
         const c = cut(src, off, len, minSize, avgSize, maxSize, maskS, maskL);
-        out.push(copyOut(src, off, c));
+        const from = off;
         off = c;
+        yield take(src, from, c);
       }
     }
     while (off < len) {
@@ -402,12 +419,12 @@ export class Chunker {
       off += n;
       while (this.#tail - this.#head >= maxSize) {
         const c = cut(buf, this.#head, this.#tail, minSize, avgSize, maxSize, maskS, maskL);
-        out.push(copyOut(buf, this.#head, c));
+        const from = this.#head;
         this.#head = c;
+        yield take(buf, from, c);
       }
       if (this.#head === this.#tail) this.#head = this.#tail = 0;
     }
-    return out;
   }
 
   /**
@@ -420,25 +437,43 @@ export class Chunker {
    * c.finish(); // [Buffer "hello"]
    */
   finish(): Buffer[] {
-    const out: Buffer[] = [];
+    return [...this.#rest(true)];
+  }
+
+  /**
+   * Like {@link finish}, without copies (see {@link views}).
+   *
+   * @example
+   * for (const view of c.finishViews()) seal(key, view, aad, out);
+   */
+  finishViews(): Generator<Buffer, void, undefined> {
+    return this.#rest(false);
+  }
+
+  *#rest(copy: boolean): Generator<Buffer, void, undefined> {
     const buf = this.#buf;
     if (buf !== null) {
       const { minSize, avgSize, maxSize, maskS, maskL } = this.params;
       while (this.#head < this.#tail) {
         const c = cut(buf, this.#head, this.#tail, minSize, avgSize, maxSize, maskS, maskL);
-        out.push(copyOut(buf, this.#head, c));
+        const from = this.#head;
         this.#head = c;
+        yield (copy ? copyOut : viewOf)(buf, from, c);
       }
     }
     // Keep the buffer: a chunker reused for many small files must not allocate per file.
     this.#head = this.#tail = 0;
-    return out;
   }
 
   /** Drops any pending bytes (e.g. after a failed read) and readies the chunker for a new stream. */
   reset(): void {
     this.#head = this.#tail = 0;
   }
+}
+
+/** A view (no copy) as a Buffer. */
+function viewOf(src: Uint8Array, from: number, to: number): Buffer {
+  return Buffer.from(src.buffer, src.byteOffset + from, to - from);
 }
 
 /** A copy in its own ArrayBuffer (never the shared pool), so it can be transferred to a worker. */

@@ -40,6 +40,7 @@ import { DriveReader } from "./drive_reader.js";
 import { DriveWriter } from "./drive_writer.js";
 import { bundleFromJson, bundleToJson, deriveSetKeys, newBundle, type SetKeys, wrapBundle } from "./keys.js";
 import { buildLayout, type DriveSpec } from "./layout.js";
+import { defaultPackThreads, PackPool, type PackWorkerEvent } from "./pack_pool.js";
 import { StripeWriter } from "./stripe_writer.js";
 import { isS3Url, type S3Settings } from "../sinks/s3_url.js";
 import type { S3Source } from "../sources/s3.js";
@@ -78,8 +79,18 @@ export interface PackOptions {
   onEvent?: (e: PackEvent) => void;
   /** Walk the source once first to learn its size (for progress ETA and a capacity check). */
   scan?: boolean;
+  /**
+   * Worker threads that read, chunk, hash, compress and seal (default: one per core). 0 does it
+   * all on the calling thread (S3 sources and the `onFileRead` hook always do).
+   */
+  threads?: number;
   /** Test hook: called after a source file was read, before its size and times are checked again. */
   onFileRead?: (path: string, attempt: number) => void;
+  /**
+   * Test hook for worker threads: a module URL whose default export `(absPath, attempt) => void`
+   * each worker calls where `onFileRead` would be called.
+   */
+  workerHook?: string;
   /** Test hook: called after each checkpoint (crash tests kill the process here). */
   onCheckpoint?: (stripes: number) => void;
 }
@@ -134,6 +145,18 @@ interface PendingChunk {
 }
 
 const READ_SIZE = 4 << 20;
+/** Files up to this size are handed to a worker in batches (one message for many files). */
+const SMALL_FILE = 1 << 20;
+/** A batch of small files is sent when it has this many files or bytes. */
+const BATCH_FILES = 256;
+const BATCH_BYTES = 8 << 20;
+
+/** A file a worker is packing. */
+interface Job {
+  rel: Buffer;
+  ids: Buffer[];
+  end: number;
+}
 
 /**
  * Packs a folder onto the drives of a new set, or resumes the unfinished set the drives
@@ -310,27 +333,9 @@ class Packer {
     if (this.opts.scan) await this.scan();
 
     try {
-      for await (const item of this.items()) {
-        if (item.kind === "skip") {
-          this.skip(item.rel, item.reason);
-          continue;
-        }
-        const done = this.catalog.getEntry(this.setHex, item.rel);
-        const mtime = item.st.mtimeNs.toString();
-        if (
-          done &&
-          done.mtime_ns === mtime &&
-          done.size === (item.kind === "file" ? Number(item.st.size) : 0)
-        ) {
-          this.count(done.type, done.size);
-          continue;
-        }
-        if (item.kind === "dir") this.addEntry(ENTRY_DIR, item.rel, item.st, 0, null, null, [], 0);
-        else if (item.kind === "symlink") await this.packSymlink(item.rel, item.abs, item.st);
-        else if (this.s3src) await this.packObject(item.rel, item.abs, item.st);
-        else await this.packFile(item.rel, item.abs);
-        this.progress(false);
-      }
+      const threads = this.opts.threads ?? defaultPackThreads();
+      if (threads > 0 && !this.s3src && !this.opts.onFileRead) await this.packThreaded(threads);
+      else await this.packInThread();
       await this.log.flush();
       await this.checkpoint();
       const index = await this.writeIndex();
@@ -355,6 +360,123 @@ class Packer {
       skipped,
       overhead,
     };
+  }
+
+  /** What the walk yields that needs no file read: resume skips, folders, symlinks. */
+  private async packOther(item: WalkItem): Promise<"file" | "done"> {
+    if (item.kind === "skip") {
+      this.skip(item.rel, item.reason);
+      return "done";
+    }
+    const done = this.catalog.getEntry(this.setHex, item.rel);
+    const mtime = item.st.mtimeNs.toString();
+    if (done && done.mtime_ns === mtime && done.size === (item.kind === "file" ? Number(item.st.size) : 0)) {
+      this.count(done.type, done.size);
+      return "done";
+    }
+    if (item.kind === "dir") this.addEntry(ENTRY_DIR, item.rel, item.st, 0, null, null, [], 0);
+    else if (item.kind === "symlink") await this.packSymlink(item.rel, item.abs, item.st);
+    else return "file";
+    return "done";
+  }
+
+  /** Everything on this thread, one file after another (S3 sources, test hooks, `threads: 0`). */
+  private async packInThread(): Promise<void> {
+    for await (const item of this.items()) {
+      if ((await this.packOther(item)) === "file" && item.kind === "file") {
+        if (this.s3src) await this.packObject(item.rel, item.abs, item.st);
+        else await this.packFile(item.rel, item.abs);
+      }
+      this.progress(false);
+    }
+  }
+
+  /**
+   * Files go to worker threads (pack_pool.ts): big ones one per message, small ones in batches.
+   * This thread walks, dedups, appends sealed chunks to the log and writes the stripes.
+   */
+  private async packThreaded(threads: number): Promise<void> {
+    const jobs = new Map<number, Job>();
+    let nextJob = 0;
+    const pool = new PackPool(
+      threads,
+      {
+        idKey: this.keys.idKey,
+        chunkKey: this.keys.chunkKey,
+        setId: this.setId,
+        chunk: this.chunker.params,
+        readSize: READ_SIZE,
+        outSize: 8 << 20,
+        outBuffers: 3,
+        hook: this.opts.workerHook ?? null,
+      },
+      (events, buf) => this.onBatch(events, buf, jobs),
+    );
+    let batch: { job: number; path: Uint8Array }[] = [];
+    let batchBytes = 0;
+    const sendBatch = async () => {
+      if (batch.length === 0) return;
+      const files = batch;
+      const bytes = batchBytes;
+      batch = [];
+      batchBytes = 0;
+      await pool.submit(files, bytes);
+    };
+    try {
+      for await (const item of this.items()) {
+        if ((await this.packOther(item)) === "file" && item.kind === "file") {
+          const job = ++nextJob;
+          jobs.set(job, { rel: item.rel, ids: [], end: 0 });
+          const size = Number(item.st.size);
+          if (size <= SMALL_FILE) {
+            batch.push({ job, path: item.abs });
+            batchBytes += size;
+            if (batch.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) await sendBatch();
+          } else {
+            await sendBatch();
+            await pool.submit([{ job, path: item.abs }], size);
+          }
+        }
+        this.progress(false);
+      }
+      await sendBatch();
+      await pool.drain();
+    } finally {
+      await pool.close();
+    }
+  }
+
+  /** Handles what a worker reported: chunks into the log, finished files into the catalog. */
+  private async onBatch(
+    events: PackWorkerEvent[],
+    buf: Buffer | null,
+    jobs: Map<number, Job>,
+  ): Promise<void> {
+    for (const e of events) {
+      if (e.t === "c") {
+        const job = jobs.get(e.job)!;
+        const id = Buffer.from(e.id.buffer, e.id.byteOffset, e.id.byteLength);
+        job.ids.push(id);
+        this.stats.chunks++;
+        const end = await this.storeSealed(id, buf!.subarray(e.off, e.off + e.len), e.plain, e.flags);
+        job.end = Math.max(job.end, end);
+      } else if (e.t === "r") {
+        jobs.get(e.job)!.ids = [];
+      } else if (e.t === "s") {
+        this.skip(jobs.get(e.job)!.rel, e.reason);
+        jobs.delete(e.job);
+      } else if (e.t === "d") {
+        const job = jobs.get(e.job)!;
+        jobs.delete(e.job);
+        if (job.ids.length > MAX_CHUNKS_PER_FILE) {
+          this.skip(job.rel, tooManyChunks(job.ids.length));
+          continue;
+        }
+        const hash = Buffer.from(e.hash.buffer, e.hash.byteOffset, e.hash.byteLength);
+        this.addEntry(ENTRY_FILE, job.rel, e, e.size, hash, null, job.ids, job.end);
+      }
+    }
+    this.progress(false);
   }
 
   /** The set the given drives already belong to, if any (resume), checked against the catalog. */
@@ -628,10 +750,7 @@ class Packer {
         await fh.close();
       }
       if (ids.length > MAX_CHUNKS_PER_FILE) {
-        this.skip(
-          rel,
-          `has ${ids.length} chunks, more than the index allows (${MAX_CHUNKS_PER_FILE}); pack with larger --chunk sizes`,
-        );
+        this.skip(rel, tooManyChunks(ids.length));
         return;
       }
       const stable =
@@ -700,24 +819,31 @@ class Packer {
     const id = chunkId(this.keys.idKey, plain);
     ids.push(id);
     this.stats.chunks++;
-    const key = id.toString("hex");
-    const pend = this.pendingChunks.get(key);
-    if (pend) {
-      this.stats.dedupChunks++;
-      return pend.offset + pend.stored;
-    }
-    const known = this.catalog.getChunk(this.setHex, id);
-    if (known) {
-      this.stats.dedupChunks++;
-      return known.offset + known.stored;
-    }
+    const known = this.knownChunk(id);
+    if (known !== null) return known;
     const c = maybeCompress(plain);
     const flags = c.compressed ? FLAG_ZSTD : 0;
-    if (c.compressed) this.stats.compressedChunks++;
     const sealed = seal(this.keys.chunkKey, c.data, chunkAad(this.setId, id, flags, plain.length));
+    return this.storeSealed(id, sealed, plain.length, flags);
+  }
+
+  /** The log end of a chunk already stored (this run or an earlier one), or null; counts a dedup. */
+  private knownChunk(id: Buffer): number | null {
+    const pend = this.pendingChunks.get(id.toString("hex"));
+    const known = pend ?? this.catalog.getChunk(this.setHex, id);
+    if (!known) return null;
+    this.stats.dedupChunks++;
+    return known.offset + known.stored;
+  }
+
+  /** Appends a sealed chunk unless it is a duplicate; returns the log end of its bytes. */
+  private async storeSealed(id: Buffer, sealed: Uint8Array, plain: number, flags: number): Promise<number> {
+    const known = this.knownChunk(id);
+    if (known !== null) return known;
+    if (flags & FLAG_ZSTD) this.stats.compressedChunks++;
     const offset = await this.log.append(sealed);
     this.stats.storedBytes += sealed.length;
-    this.pendingChunks.set(key, { id, offset, stored: sealed.length, plain: plain.length, flags });
+    this.pendingChunks.set(id.toString("hex"), { id, offset, stored: sealed.length, plain, flags });
     if (this.log.durableLength - this.lastCheckpointLog >= this.checkpointBytes) await this.checkpoint();
     return offset + sealed.length;
   }
@@ -885,4 +1011,8 @@ class Packer {
       })),
     });
   }
+}
+
+function tooManyChunks(n: number): string {
+  return `has ${n} chunks, more than the index allows (${MAX_CHUNKS_PER_FILE}); pack with larger --chunk sizes`;
 }

@@ -1,0 +1,194 @@
+/**
+ * The worker threads that read, chunk, hash, compress and seal source files for pack, and the
+ * main-thread side of their protocol (see pack_worker.ts). Work is handed out as messages of one
+ * big file or a batch of small ones; results come back as sealed bytes in a few recycled
+ * buffers per worker, so memory stays bounded whatever the data size: a worker that has no free
+ * output buffer waits until the main thread has appended one to the log and given it back.
+ *
+ * Events of one worker arrive in the order it produced them (a file's chunks, then its `done`);
+ * events of different workers interleave. {@link PackPool.onBatch} is called for one batch at a
+ * time: the next waits until the previous one's promise settles.
+ *
+ * @example
+ * const pool = new PackPool(2, init, async (events, buf) => { ... });
+ * await pool.submit([{ job: 1, path: Buffer.from("/data/a") }], 1 << 20);
+ * await pool.drain();
+ * await pool.close();
+ */
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import type { ChunkParams } from "../chunk/index.js";
+import { FerryError } from "../errors.js";
+
+/** What each worker starts with. */
+export interface PackWorkerInit {
+  idKey: Uint8Array;
+  chunkKey: Uint8Array;
+  setId: Uint8Array;
+  chunk: ChunkParams;
+  /** Bytes per source read. */
+  readSize: number;
+  /** Bytes per output buffer. */
+  outSize: number;
+  /** Output buffers per worker (the cap on sealed bytes in flight). */
+  outBuffers: number;
+  /** Test hook module (see PackOptions.workerHook). */
+  hook: string | null;
+}
+
+/** Messages to a worker. */
+export type PackWorkerIn =
+  | { type: "files"; msg: number; files: { job: number; path: Uint8Array }[] }
+  | { type: "recycle"; buf: ArrayBuffer };
+
+/** What a worker reports, in order. */
+export type PackWorkerEvent =
+  /** A sealed chunk at `off..off+len` of the batch's buffer. */
+  | { t: "c"; job: number; id: Uint8Array; off: number; len: number; plain: number; flags: number }
+  /** The file is read, stable, and every chunk of it was reported. */
+  | {
+      t: "d";
+      job: number;
+      hash: Uint8Array;
+      size: number;
+      mode: bigint;
+      uid: bigint;
+      gid: bigint;
+      mtimeNs: bigint;
+    }
+  /** The file cannot be packed (unreadable, kept changing). */
+  | { t: "s"; job: number; reason: string }
+  /** The file changed while being read: forget its chunks so far, it is read again. */
+  | { t: "r"; job: number }
+  /** A `files` message is finished. */
+  | { t: "e"; msg: number };
+
+type WorkerOut =
+  | { type: "batch"; buf: ArrayBuffer | null; events: PackWorkerEvent[] }
+  | { type: "fatal"; message: string };
+
+/** Threads pack uses by default: one per core. */
+export function defaultPackThreads(): number {
+  return Math.max(1, availableParallelism());
+}
+
+interface Slot {
+  worker: Worker;
+  /** `files` messages handed to it and not yet finished. */
+  inflight: number;
+  /** Bytes of source in those messages (for choosing the least loaded worker). */
+  load: number;
+  loads: Map<number, number>;
+}
+
+/** The pool; see the module comment. */
+export class PackPool {
+  private readonly slots: Slot[] = [];
+  private chain: Promise<void> = Promise.resolve();
+  private failure: unknown = null;
+  private msgSeq = 0;
+  private readonly waiters: (() => void)[] = [];
+  private readonly perWorker: number;
+
+  constructor(
+    threads: number,
+    init: PackWorkerInit,
+    private readonly onBatch: (events: PackWorkerEvent[], buf: Buffer | null) => Promise<void> | void,
+    perWorker = 4,
+  ) {
+    this.perWorker = perWorker;
+    for (let i = 0; i < threads; i++) {
+      const worker = new Worker(new URL("./pack_worker.js", import.meta.url), { workerData: init });
+      const slot: Slot = { worker, inflight: 0, load: 0, loads: new Map() };
+      worker.on("message", (m: WorkerOut) => this.receive(slot, m));
+      worker.on("error", (e) => this.fail(e));
+      worker.on("exit", (code) => {
+        if (code !== 0 && !this.closing) this.fail(new Error(`pack worker exited with code ${code}`));
+      });
+      this.slots.push(slot);
+    }
+  }
+
+  private closing = false;
+
+  private fail(e: unknown): void {
+    if (this.failure === null) this.failure = e ?? new Error("pack worker failed");
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  private receive(slot: Slot, m: WorkerOut): void {
+    if (m.type === "fatal") {
+      this.fail(
+        new FerryError("E_INTERNAL", `pack worker failed: ${m.message.split("\n")[0]}`, {
+          hint: "This is a bug in ferry, or the machine ran out of memory; rerun the same command to resume",
+        }),
+      );
+      return;
+    }
+    this.chain = this.chain.then(async () => {
+      if (this.failure !== null) return;
+      const buf = m.buf ? Buffer.from(m.buf) : null;
+      try {
+        await this.onBatch(m.events, buf);
+      } catch (e) {
+        this.fail(e);
+        return;
+      }
+      if (m.buf) slot.worker.postMessage({ type: "recycle", buf: m.buf }, [m.buf]);
+      for (const e of m.events) {
+        if (e.t !== "e") continue;
+        slot.inflight--;
+        slot.load -= slot.loads.get(e.msg) ?? 0;
+        slot.loads.delete(e.msg);
+      }
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  private check(): void {
+    if (this.failure !== null) throw this.failure;
+  }
+
+  /**
+   * Hands files to the least loaded worker (`bytes`: their total size), waiting while every
+   * worker already has its share of messages in flight.
+   */
+  async submit(files: { job: number; path: Uint8Array }[], bytes: number): Promise<void> {
+    for (;;) {
+      this.check();
+      let best: Slot | null = null;
+      for (const s of this.slots) {
+        if (s.inflight < this.perWorker && (!best || s.load < best.load)) best = s;
+      }
+      if (best) {
+        const msg = ++this.msgSeq;
+        best.inflight++;
+        best.load += bytes;
+        best.loads.set(msg, bytes);
+        best.worker.postMessage({ type: "files", msg, files } satisfies PackWorkerIn);
+        return;
+      }
+      await new Promise<void>((r) => this.waiters.push(r));
+    }
+  }
+
+  /** Waits until every submitted file is reported and handled. */
+  async drain(): Promise<void> {
+    for (;;) {
+      this.check();
+      if (this.slots.every((s) => s.inflight === 0)) {
+        await this.chain;
+        this.check();
+        return;
+      }
+      await new Promise<void>((r) => this.waiters.push(r));
+    }
+  }
+
+  /** Stops the workers (after a failure too). */
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    await this.chain.catch(() => undefined);
+  }
+}

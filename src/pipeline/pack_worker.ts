@@ -1,0 +1,200 @@
+/**
+ * Worker thread of {@link PackPool}: reads source files itself (synchronous reads are cheap in
+ * a worker and cost no event-loop hops), cuts them into chunks, hashes the file and each chunk,
+ * compresses where it pays and seals every chunk straight into a recycled output buffer. The main
+ * thread only dedups, appends sealed bytes to the log and writes stripes.
+ *
+ * Protocol (messages in order, one job at a time):
+ * - in `{ type: "files", msg, files: [{ job, path }] }`: pack these files, in order.
+ * - in `{ type: "recycle", buf }`: an output buffer the main thread has finished with.
+ * - out `{ type: "batch", buf, events }`: sealed bytes in `buf` (transferred) and, in order,
+ *   chunk / done / skip / restart events of the jobs, and `end` when a `files` message is done.
+ * - out `{ type: "fatal", message }`: a bug or an out-of-memory; the pool stops the pack.
+ */
+import { type BigIntStats, closeSync, constants as fsc, fstatSync, openSync, readSync } from "node:fs";
+import { parentPort, workerData } from "node:worker_threads";
+import { Blake3Hasher } from "@napi-rs/blake-hash";
+import { Chunker, chunkId, maybeCompress } from "../chunk/index.js";
+import { SEAL_OVERHEAD, seal } from "../crypto/index.js";
+import { chunkAad, FLAG_ZSTD } from "../format/index.js";
+import type { PackWorkerEvent, PackWorkerInit, PackWorkerIn } from "./pack_pool.js";
+
+const init = workerData as PackWorkerInit;
+const idKey = Buffer.from(init.idKey);
+const chunkKey = Buffer.from(init.chunkKey);
+const setId = Buffer.from(init.setId);
+const chunker = new Chunker(init.chunk);
+const READ = init.readSize;
+const inBuf = Buffer.allocUnsafe(READ);
+/** Room for the largest sealed chunk, and then some, so a buffer usually holds several. */
+const OUT_SIZE = Math.max(init.outSize, chunker.params.maxSize + SEAL_OVERHEAD);
+
+const hook = init.hook
+  ? ((await import(init.hook)) as { default: (path: string, attempt: number) => void }).default
+  : null;
+
+const free: ArrayBuffer[] = [];
+let made = 0;
+let waiting: (() => void) | null = null;
+const queue: PackWorkerIn[] = [];
+let wake: (() => void) | null = null;
+
+let out: Buffer | null = null;
+let outPos = 0;
+let events: PackWorkerEvent[] = [];
+
+/** An output buffer: a recycled one, a new one while under the cap, or wait for one. */
+async function takeOut(): Promise<Buffer> {
+  for (;;) {
+    const b = free.pop();
+    if (b) return Buffer.from(b);
+    if (made < init.outBuffers) {
+      made++;
+      return Buffer.from(new ArrayBuffer(OUT_SIZE));
+    }
+    await new Promise<void>((r) => {
+      waiting = r;
+    });
+  }
+}
+
+/** Sends the sealed bytes and events gathered so far. */
+function flush(): void {
+  if (events.length === 0 && outPos === 0) return;
+  const buf = out ? out.buffer : null;
+  const msg = { type: "batch", buf, events };
+  if (buf) parentPort!.postMessage(msg, [buf as ArrayBuffer]);
+  else parentPort!.postMessage(msg);
+  out = null;
+  outPos = 0;
+  events = [];
+}
+
+async function emitChunk(job: number, plain: Buffer): Promise<void> {
+  const id = chunkId(idKey, plain);
+  const c = maybeCompress(plain);
+  const flags = c.compressed ? FLAG_ZSTD : 0;
+  const need = c.data.length + SEAL_OVERHEAD;
+  if (out && outPos + need > out.length) flush();
+  if (!out) {
+    out = await takeOut();
+    outPos = 0;
+  }
+  const sealed = seal(chunkKey, c.data, chunkAad(setId, id, flags, plain.length), out.subarray(outPos));
+  events.push({ t: "c", job, id, off: outPos, len: sealed.length, plain: plain.length, flags });
+  outPos += sealed.length;
+}
+
+const sourceError = (e: unknown) =>
+  `read failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+
+async function packFile(job: number, path: Uint8Array): Promise<void> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    let fd: number;
+    try {
+      fd = openSync(
+        Buffer.from(path.buffer, path.byteOffset, path.byteLength),
+        fsc.O_RDONLY | fsc.O_NOFOLLOW,
+      );
+    } catch (e) {
+      events.push({ t: "s", job, reason: `unreadable: ${(e as NodeJS.ErrnoException).code ?? e}` });
+      return;
+    }
+    const hasher = new Blake3Hasher();
+    let size = 0;
+    let before: BigIntStats;
+    let after: BigIntStats;
+    chunker.reset();
+    try {
+      try {
+        before = fstatSync(fd, { bigint: true });
+      } catch (e) {
+        events.push({ t: "s", job, reason: sourceError(e) });
+        return;
+      }
+      for (;;) {
+        let n: number;
+        try {
+          n = readSync(fd, inBuf, 0, READ, null);
+        } catch (e) {
+          events.push({ t: "s", job, reason: sourceError(e) });
+          return;
+        }
+        if (n === 0) break;
+        const data = inBuf.subarray(0, n);
+        hasher.update(data);
+        size += n;
+        for (const c of chunker.views(data)) await emitChunk(job, c);
+      }
+      for (const c of chunker.finishViews()) await emitChunk(job, c);
+      hook?.(Buffer.from(path).toString(), attempt);
+      try {
+        after = fstatSync(fd, { bigint: true });
+      } catch (e) {
+        events.push({ t: "s", job, reason: sourceError(e) });
+        return;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    const stable =
+      before.size === after.size &&
+      before.mtimeNs === after.mtimeNs &&
+      before.ctimeNs === after.ctimeNs &&
+      BigInt(size) === after.size;
+    if (!stable) {
+      events.push({ t: "r", job });
+      continue;
+    }
+    events.push({
+      t: "d",
+      job,
+      hash: hasher.digestBuffer(),
+      size,
+      mode: after.mode,
+      uid: after.uid,
+      gid: after.gid,
+      mtimeNs: after.mtimeNs,
+    });
+    return;
+  }
+  events.push({ t: "s", job, reason: "changed while being read (3 tries); pack it again when it is stable" });
+}
+
+async function run(): Promise<void> {
+  for (;;) {
+    const m = queue.shift();
+    if (!m) {
+      await new Promise<void>((r) => {
+        wake = r;
+      });
+      continue;
+    }
+    if (m.type !== "files") continue;
+    for (const f of m.files) {
+      await packFile(f.job, f.path);
+      // Big files stream out as their buffers fill; small ones go out together.
+      if (outPos >= OUT_SIZE / 2) flush();
+    }
+    events.push({ t: "e", msg: m.msg });
+    flush();
+  }
+}
+
+parentPort!.on("message", (m: PackWorkerIn) => {
+  if (m.type === "recycle") {
+    free.push(m.buf);
+    const w = waiting;
+    waiting = null;
+    w?.();
+    return;
+  }
+  queue.push(m);
+  const w = wake;
+  wake = null;
+  w?.();
+});
+
+run().catch((e) => {
+  parentPort!.postMessage({ type: "fatal", message: (e as Error)?.stack ?? String(e) });
+});
