@@ -19,6 +19,9 @@
 #include <string.h>
 #include <immintrin.h>
 #include <pthread.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #define MAX_SHARDS 256
 #define SLICE 8192
@@ -225,6 +228,22 @@ static napi_value js_code_shards(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* tuneMalloc(): keep multi-MiB buffers in the heap instead of mmap/munmap per allocation, and
+ * stop trimming the heap after every free. Node allocates a fresh buffer per crypto update and
+ * per read; with glibc's defaults each of those faults its pages in again (measured: AES-GCM in
+ * 64 KiB slices ran at 0.2 GB/s with 40% system time, 1.8 GB/s tuned). Same effect as
+ * GLIBC_TUNABLES=glibc.malloc.mmap_threshold=...:glibc.malloc.trim_threshold=..., but set at run
+ * time. Returns false where the C library is not glibc. */
+static napi_value js_tune_malloc(napi_env env, napi_callback_info info) {
+  bool ok = false;
+#ifdef __GLIBC__
+  ok = mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 && mallopt(M_TRIM_THRESHOLD, 256 << 20) == 1;
+#endif
+  napi_value r;
+  napi_get_boolean(env, ok, &r);
+  return r;
+}
+
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void init_once(void) {
@@ -240,6 +259,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_value fn, name, kinds;
   napi_create_function(env, "codeShards", NAPI_AUTO_LENGTH, js_code_shards, NULL, &fn);
   napi_set_named_property(env, exports, "codeShards", fn);
+  napi_create_function(env, "tuneMalloc", NAPI_AUTO_LENGTH, js_tune_malloc, NULL, &fn);
+  napi_set_named_property(env, exports, "tuneMalloc", fn);
   napi_create_string_utf8(env, kind_names[chosen], NAPI_AUTO_LENGTH, &name);
   napi_set_named_property(env, exports, "kernel", name);
   napi_create_array_with_length(env, (size_t)chosen + 1, &kinds);

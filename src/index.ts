@@ -11,6 +11,7 @@
  */
 export { ERROR_CODES, FerryError, type FerryErrorCode, type FerryErrorOptions } from "./errors.js";
 export type { LabelBody, ManifestBody, PackStats, SetLayout } from "./format/index.js";
+export { native, tuneAllocator } from "./native/index.js";
 export * from "./pipeline/index.js";
 export * from "./plan/index.js";
 export * from "./scan/index.js";

@@ -19,12 +19,27 @@ already hold (run the same command again after a crash or a full drive).
   --catalog FILE          origin catalog (default $FERRY_HOME/catalog.db or ~/.local/share/ferry/catalog.db)
   --block-size BYTES      block payload size (default 1MiB)
   --unsafe-no-fsync       do not fsync drives (benchmarks only: a crash can lose data)
+  --threads N             worker threads that read, chunk and seal (default: one per core; 0: none)
   --json                  machine-readable events and summary on stdout
   --quiet                 no progress output
 
 ${S3_HELP}
 Exit: 0 done; 3 done but some files could not be packed (listed); 2 usage; 1 error.
 `;
+
+function parseThreads(s: string): number {
+  const n = Number(s);
+  if (!/^\d+$/.test(s.trim()) || n > 256) {
+    throw new FerryError(
+      "E_USAGE",
+      `--threads ${JSON.stringify(s)} is not a number of threads from 0 to 256`,
+      {
+        hint: "Pass e.g. --threads 4, or leave it out for one per core",
+      },
+    );
+  }
+  return n;
+}
 
 function parseSize(s: string): number {
   const m = /^(\d+)\s*(|b|k|kib|kb|m|mib|mb)$/i.exec(s.trim());
@@ -88,6 +103,7 @@ export const packCommand: Command = async (argv, io) => {
         catalog: { type: "string" },
         "block-size": { type: "string" },
         "unsafe-no-fsync": { type: "boolean" },
+        threads: { type: "string" },
         ...S3_OPTIONS,
         json: { type: "boolean" },
         quiet: { type: "boolean", short: "q" },
@@ -182,6 +198,7 @@ export const packCommand: Command = async (argv, io) => {
     ...(values.catalog ? { catalog: abs(io, values.catalog) } : {}),
     ...(values["block-size"] ? { blockSize: parseSize(values["block-size"]) } : {}),
     fsync: !values["unsafe-no-fsync"],
+    ...(values.threads !== undefined ? { threads: parseThreads(values.threads) } : {}),
     scan: !json && !values.quiet,
     onEvent,
   });

@@ -1,3 +1,4 @@
+import { tuneAllocator } from "../native/index.js";
 import { keygenCommand } from "./cmd_keygen.js";
 import { packCommand } from "./cmd_pack.js";
 import { planCommand } from "./cmd_plan.js";
@@ -62,6 +63,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
 
 /** The process entry point: owns process.exitCode. */
 export function runMain(argv: string[]): void {
+  tuneAllocator();
   const io: CliIO = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
   runCommand(argv, io).then(
     (code) => {

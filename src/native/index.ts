@@ -22,6 +22,8 @@ export interface NativeKernel {
     outputs: readonly Uint8Array[],
     kind?: number,
   ): void;
+  /** Raises glibc's mmap and trim thresholds (see ferry_native.c); false on other C libraries. */
+  tuneMalloc(): boolean;
   /** The variant in use: "gfni", "avx2" or "scalar". */
   kernel: string;
   /** Variants this CPU can run, slowest first. */
@@ -50,3 +52,19 @@ function load(): NativeKernel | null {
 
 /** The native kernel, or null when ferry runs on its JS kernels. */
 export const native: NativeKernel | null = load();
+
+let tuned: boolean | null = null;
+
+/**
+ * Tunes the process's allocator for ferry's large buffers, once (glibc: buffers up to 32 MiB stay
+ * in the heap, and the heap is not trimmed after every free). Without it, every multi-MiB buffer
+ * Node allocates is mapped and unmapped again, and the page faults cost more than the work.
+ * A no-op without the native kernel or with `FERRY_MALLOC_TUNE=0`. Returns whether it took effect.
+ *
+ * @example
+ * tuneAllocator(); // at the start of a long pack
+ */
+export function tuneAllocator(): boolean {
+  if (tuned === null) tuned = native !== null && process.env.FERRY_MALLOC_TUNE !== "0" && native.tuneMalloc();
+  return tuned;
+}

@@ -40,6 +40,7 @@ import { DriveReader } from "./drive_reader.js";
 import { DriveWriter } from "./drive_writer.js";
 import { bundleFromJson, bundleToJson, deriveSetKeys, newBundle, type SetKeys, wrapBundle } from "./keys.js";
 import { buildLayout, type DriveSpec } from "./layout.js";
+import { tuneAllocator } from "../native/index.js";
 import { defaultPackThreads, PackPool, type PackWorkerEvent } from "./pack_pool.js";
 import { StripeWriter } from "./stripe_writer.js";
 import { isS3Url, type S3Settings } from "../sinks/s3_url.js";
@@ -168,6 +169,7 @@ interface Job {
  *   tolerate: "1", recipients: ["age1…"] });
  */
 export async function pack(opts: PackOptions): Promise<PackResult> {
+  tuneAllocator();
   const s3 = isS3Url(opts.source);
   const source = s3 ? opts.source : resolve(opts.source);
   let s3src: S3Source | null = null;
