@@ -5,34 +5,110 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { ratios, type Row } from "./measure.js";
+import { RATIO_PAIRS, STEP } from "./peers.js";
 
-// Smoke only: the bench runs end to end on a tiny corpus and reports every ferry step.
-// No timing is asserted (numbers belong to `npm run bench`, not to tests).
-test("npm run bench --smoke reports every ferry step", () => {
+interface BenchJson {
+  machine: { cpus: number };
+  tools: Record<string, string>;
+  skipped: { peer: string; reason: string }[];
+  corpus: { bytes: number; files: number };
+  rows: Row[];
+  ratios: { ferry: string; peer: string; speed: number; cpu: number; rss: number }[];
+  index: { catalogBytes: number; indexReplicaBytes: number; indexInLogBytes: number; catalogPct: number };
+  small: { corpus: { files: number }; rows: Row[]; index: { catalogBytes: number } };
+  flat: { sizes: { bytes: number }[]; steps: { step: string; rssMB: number[]; growthPct: number }[] };
+}
+
+// Smoke only: the bench runs end to end on a tiny corpus and reports every ferry step and every
+// section. No timing is asserted (numbers belong to `npm run bench`, not to tests). Peers: only
+// the ones every CI machine may have (cp, tar|zstd|age when installed); restic and borg are
+// never needed here.
+test("npm run bench --smoke reports every ferry step, the sections and ratios", () => {
   const dir = mkdtempSync(join(tmpdir(), "ferry-bench-smoke-"));
   try {
     const out = join(dir, "bench.json");
     const script = fileURLToPath(new URL("./bench.js", import.meta.url));
-    const r = spawnSync(process.execPath, [script, "--smoke", "--no-s3", "--json", out, "--dir", dir], {
-      encoding: "utf8",
-    });
+    const r = spawnSync(
+      process.execPath,
+      [
+        script,
+        "--smoke",
+        "--no-s3",
+        "--peers",
+        "cp,tar",
+        "--small-files",
+        "300",
+        "--flat",
+        "--flat-sizes",
+        "2MiB,4MiB",
+        "--json",
+        out,
+        "--dir",
+        dir,
+      ],
+      { encoding: "utf8" },
+    );
     assert.equal(r.status, 0, r.stderr);
-    const j = JSON.parse(readFileSync(out, "utf8")) as {
-      rows: { name: string; mbps: number }[];
-      corpus: { bytes: number };
-    };
+    const j = JSON.parse(readFileSync(out, "utf8")) as BenchJson;
     const names = j.rows.map((x) => x.name);
     for (const step of [
       "ferry pack (fsync)",
+      "ferry pack (--unsafe-no-fsync)",
       "ferry verify --full",
+      "ferry verify --full --identity",
       "ferry unpack",
       "ferry unpack, a bag missing",
+      STEP.cp,
     ]) {
       assert.ok(names.includes(step), step);
     }
     assert.ok(j.corpus.bytes > 20e6);
-    assert.ok(j.rows.every((x) => x.mbps > 0));
+    assert.ok(j.machine.cpus > 0);
+    assert.ok(j.rows.every((x) => x.mbps > 0 && x.runs === 1));
+    // tar|zstd|age ran (with its "+ sync" twin and ratios) or was skipped, saying why.
+    if (j.tools.zstd && j.tools.age) {
+      for (const s of [STEP.tar, `${STEP.tar} + sync`, STEP.untar]) assert.ok(names.includes(s), s);
+      assert.ok(j.ratios.some((x) => x.ferry === "ferry pack (fsync)" && x.peer === `${STEP.tar} + sync`));
+      assert.ok(j.ratios.some((x) => x.ferry === "ferry unpack" && x.peer === STEP.untar));
+      assert.ok(j.ratios.every((x) => x.speed > 0));
+    } else {
+      assert.ok(j.skipped.some((s) => s.peer === "tar" && s.reason.length > 0));
+    }
+    assert.ok(!names.some((n) => n.startsWith("restic") || n.startsWith("borg")));
+    // Catalog and index sizes after the main pack.
+    assert.ok(j.index.catalogBytes > 0 && j.index.indexReplicaBytes > 0 && j.index.indexInLogBytes > 0);
+    // Many small files: files/s of ferry's pack, and its index.
+    assert.equal(j.small.corpus.files, 300);
+    const sp = j.small.rows.find((x) => x.name === "ferry pack (fsync)");
+    assert.ok(sp && (sp.filesPerSec ?? 0) > 0);
+    assert.ok(j.small.index.catalogBytes > 0);
+    // Memory flatness: pack, verify --full, unpack on two sizes.
+    assert.equal(j.flat.sizes.length, 2);
+    assert.deepEqual(j.flat.steps.map((x) => x.step).sort(), [
+      "ferry pack (fsync)",
+      "ferry unpack",
+      "ferry verify --full",
+    ]);
+    // (RSS is null in the JSON where /usr/bin/time is missing.)
+    assert.ok(j.flat.steps.every((x) => x.rssMB.length === 2 && "growthPct" in x));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("ratios pair each ferry step with the peers that ran, durable pack with '+ sync' too", () => {
+  const row = (name: string, mbps: number): Row => ({ name, mbps, wall: 1, cpu: 2, rssMB: 100, runs: 1 });
+  const rs = ratios(
+    [row("ferry pack (fsync)", 200), row(`${STEP.resticBackup} + sync`, 100), row(STEP.resticBackup, 400)],
+    RATIO_PAIRS,
+  );
+  assert.deepEqual(
+    rs.map((x) => [x.peer, x.speed]),
+    [
+      [`${STEP.resticBackup} + sync`, 2],
+      [STEP.resticBackup, 0.5],
+    ],
+  );
+  assert.equal(rs[0]!.cpu, 1);
 });

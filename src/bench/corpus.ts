@@ -1,6 +1,7 @@
 /**
  * The bench corpus: seeded, reproducible, shaped like training data (70% large incompressible
- * "video", 20% small "images" of 50–500 KB, 10% CSV). `node dist/bench/corpus.js DIR SIZE` writes one.
+ * "video", 20% small "images" of 50–500 KB, 10% CSV). `node dist/bench/corpus.js DIR SIZE` writes one;
+ * `node dist/bench/corpus.js DIR --small-files N` writes N files of 4–64 KB.
  */
 import { createCipheriv } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -51,8 +52,32 @@ export function makeCorpus(root: string, size: number, seed = 1): { files: numbe
   return { files, bytes };
 }
 
+/**
+ * `count` small files of 4–64 KB (uniform), incompressible like images, 1,000 per folder: the
+ * many-small-files case (files/s). Seeded, so every run and machine packs the same bytes.
+ */
+export function makeSmallFiles(root: string, count: number, seed = 7): { files: number; bytes: number } {
+  const rnd = stream(seed);
+  let bytes = 0;
+  let dir = "";
+  for (let i = 0; i < count; i++) {
+    if (i % 1000 === 0) {
+      dir = join(root, `d${String(i / 1000).padStart(4, "0")}`);
+      mkdirSync(dir, { recursive: true });
+    }
+    const n = 4096 + (rnd(4).readUInt32LE(0) % (65536 - 4096 + 1));
+    writeFileSync(join(dir, `f${i}.bin`), rnd(n));
+    bytes += n;
+  }
+  return { files: count, bytes };
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const [dir, size] = process.argv.slice(2);
-  if (!dir) throw new Error("usage: node dist/bench/corpus.js DIR [SIZE]");
-  process.stdout.write(`${JSON.stringify(makeCorpus(dir, parseBytes(size ?? "1 GiB", "SIZE")))}\n`);
+  const [dir, size, n] = process.argv.slice(2);
+  if (!dir) throw new Error("usage: node dist/bench/corpus.js DIR [SIZE | --small-files N]");
+  const made =
+    size === "--small-files"
+      ? makeSmallFiles(dir, Number(n ?? 100_000))
+      : makeCorpus(dir, parseBytes(size ?? "1 GiB", "SIZE"));
+  process.stdout.write(`${JSON.stringify(made)}\n`);
 }
