@@ -155,6 +155,8 @@ export class Catalog {
         "INSERT OR IGNORE INTO chunks(set_id, id, offset, stored, plain, flags) VALUES (?, ?, ?, ?, ?, ?)",
       ),
       getEntry: d.prepare("SELECT * FROM entries WHERE set_id = ? AND path = ?"),
+      chunkIds: d.prepare("SELECT id FROM chunks WHERE set_id = ?").pluck(),
+      anyEntry: d.prepare("SELECT 1 FROM entries WHERE set_id = ? LIMIT 1").pluck(),
       putEntry: d.prepare(
         `INSERT OR REPLACE INTO entries(set_id, path, seq, type, mode, uid, gid, mtime_ns, size, hash, target, chunk_ids)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -180,6 +182,17 @@ export class Catalog {
   getChunk(setId: string, id: Buffer): ChunkRow | undefined {
     return this.st.getChunk.get(setId, id) as ChunkRow | undefined;
   }
+  /** Every chunk id the set stores (streamed). */
+  *chunkIds(setId: string): Generator<Buffer> {
+    // Consumed to the end before any other statement runs (the connection is busy meanwhile).
+    yield* this.st.chunkIds.iterate(setId) as IterableIterator<Buffer>;
+  }
+
+  /** Whether the set has any entry yet (a fresh set needs no resume lookups). */
+  hasEntries(setId: string): boolean {
+    return this.st.anyEntry.get(setId) !== undefined;
+  }
+
   getEntry(setId: string, path: Buffer): EntryRow | undefined {
     return this.st.getEntry.get(setId, path) as EntryRow | undefined;
   }

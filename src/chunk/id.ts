@@ -21,6 +21,9 @@ function checkData(data: unknown, fn: string): asserts data is Uint8Array {
   if (!(data instanceof Uint8Array)) throw new FerryError("E_USAGE", `${fn} needs a Uint8Array`);
 }
 
+let lastKey: Buffer | null = null;
+let lastHasher: Blake3Hasher | null = null;
+
 /**
  * Keyed BLAKE3-256 of `data` under the 32-byte `idKey` (BLAKE3 `keyed_hash` mode).
  * Throws `E_USAGE` if the key is not exactly 32 bytes (the native hasher would abort the process).
@@ -36,8 +39,13 @@ export function chunkId(idKey: Uint8Array, data: Uint8Array): Buffer {
     });
   }
   checkData(data, "chunkId");
-  // Copy the key: the native side must see a plain Buffer, and the caller may reuse theirs.
-  return Blake3Hasher.newKeyed(Buffer.from(idKey)).update(asBuffer(data)).digestBuffer();
+  // One keyed hasher per key, reset between chunks (reset keeps the key): making a new one per
+  // chunk cost more than hashing a small file. The key is copied: the caller may reuse theirs.
+  if (lastKey === null || !lastKey.equals(idKey)) {
+    lastKey = Buffer.from(idKey);
+    lastHasher = Blake3Hasher.newKeyed(Buffer.from(idKey));
+  } else lastHasher!.reset();
+  return lastHasher!.update(asBuffer(data)).digestBuffer();
 }
 
 /**

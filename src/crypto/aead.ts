@@ -43,6 +43,21 @@ function updateInto(
   return pos;
 }
 
+/** Random bytes drawn 4 KiB at a time: one randomFillSync per chunk cost ~15 µs. */
+const noncePool = Buffer.alloc(NONCE_SIZE * 341);
+let noncePos = noncePool.length;
+
+function nextNonce(dst: Buffer): void {
+  if (noncePos === noncePool.length) {
+    randomFillSync(noncePool);
+    noncePos = 0;
+  }
+  noncePool.copy(dst, 0, noncePos, noncePos + NONCE_SIZE);
+  // Never hand out the same bytes twice.
+  noncePool.fill(0, noncePos, noncePos + NONCE_SIZE);
+  noncePos += NONCE_SIZE;
+}
+
 function checkKey(key: Uint8Array): void {
   if (key.length !== AEAD_KEY_SIZE) {
     throw new FerryError("E_INTERNAL", `AEAD key must be 32 bytes, got ${key.length}`, {
@@ -77,8 +92,8 @@ export function seal(key: Buffer, plaintext: Uint8Array, aad: Uint8Array, out?: 
       hint: "This is a bug in ferry; please report it",
     });
   } else dst = out.length === total ? out : out.subarray(0, total);
-  // The nonce is drawn straight into the output; createCipheriv copies it.
-  randomFillSync(dst, 0, NONCE_SIZE);
+  // A fresh random nonce, written straight into the output (createCipheriv copies it).
+  nextNonce(dst);
   const cipher = createCipheriv("aes-256-gcm", key, dst.subarray(0, NONCE_SIZE), { authTagLength: TAG_SIZE });
   cipher.setAAD(aad);
   let pos = updateInto(cipher, plaintext, dst, NONCE_SIZE);

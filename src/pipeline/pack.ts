@@ -42,6 +42,7 @@ import { bundleFromJson, bundleToJson, deriveSetKeys, newBundle, type SetKeys, w
 import { buildLayout, type DriveSpec } from "./layout.js";
 import { tuneAllocator } from "../native/index.js";
 import { defaultPackThreads, PackPool, type PackWorkerEvent } from "./pack_pool.js";
+import { ChunkFilter } from "./chunk_filter.js";
 import { StripeWriter } from "./stripe_writer.js";
 import { isS3Url, type S3Settings } from "../sinks/s3_url.js";
 import type { S3Source } from "../sources/s3.js";
@@ -220,6 +221,10 @@ class Packer {
   private writers: DriveWriter[] = [];
   private log!: StripeWriter;
   private readonly pendingChunks = new Map<string, PendingChunk>();
+  /** Ids the catalog may hold for this set (see chunk_filter.ts). */
+  private readonly stored = new ChunkFilter();
+  /** Whether the catalog has entries of this set from an earlier run (else no resume lookups). */
+  private hasEntries = false;
   private pendingEntries: PendingEntry[] = [];
   private nextSeq = 0;
   private lastCheckpointLog = 0;
@@ -328,6 +333,8 @@ class Packer {
     this.writers = this.drives.map(
       (d, i) => new DriveWriter(d.path, this.layout.drives[i]!, this.layout.blockSize, this.fsync),
     );
+    for (const id of this.catalog.chunkIds(this.setHex)) this.stored.add(id);
+    this.hasEntries = this.catalog.hasEntries(this.setHex);
     await this.prepareDrives(row.stripes, secrets);
     this.log = new StripeWriter(this.layout, this.setId, this.writers, row.stripes);
     this.lastCheckpointLog = this.log.durableLength;
@@ -370,7 +377,7 @@ class Packer {
       this.skip(item.rel, item.reason);
       return "done";
     }
-    const done = this.catalog.getEntry(this.setHex, item.rel);
+    const done = this.hasEntries ? this.catalog.getEntry(this.setHex, item.rel) : undefined;
     const mtime = item.st.mtimeNs.toString();
     if (done && done.mtime_ns === mtime && done.size === (item.kind === "file" ? Number(item.st.size) : 0)) {
       this.count(done.type, done.size);
@@ -832,7 +839,7 @@ class Packer {
   /** The log end of a chunk already stored (this run or an earlier one), or null; counts a dedup. */
   private knownChunk(id: Buffer): number | null {
     const pend = this.pendingChunks.get(id.toString("hex"));
-    const known = pend ?? this.catalog.getChunk(this.setHex, id);
+    const known = pend ?? (this.stored.mightHave(id) ? this.catalog.getChunk(this.setHex, id) : undefined);
     if (!known) return null;
     this.stats.dedupChunks++;
     return known.offset + known.stored;
@@ -846,6 +853,7 @@ class Packer {
     const offset = await this.log.append(sealed);
     this.stats.storedBytes += sealed.length;
     this.pendingChunks.set(id.toString("hex"), { id, offset, stored: sealed.length, plain, flags });
+    this.stored.add(id);
     if (this.log.durableLength - this.lastCheckpointLog >= this.checkpointBytes) await this.checkpoint();
     return offset + sealed.length;
   }

@@ -290,7 +290,12 @@ describe("a replayed block", () => {
     // checkpointed: the resumed run rewrites them with fresh nonces.
     tk.mkfifo(join(src, "zzz-pipe"));
     const drives: DriveSpec[] = tk.flatDrives(join(dir, "d"), 4);
-    const opts = tk.packOpts(src, drives, join(dir, "catalog.db"), { recipients: [key.recipient] });
+    // One thread: files are then written in walk order, so stripes are on the drives when the
+    // walk meets the pipe (with workers, the walk runs ahead of the writes).
+    const opts = tk.packOpts(src, drives, join(dir, "catalog.db"), {
+      recipients: [key.recipient],
+      threads: 0,
+    });
     await assert.rejects(
       pack({
         ...opts,
