@@ -143,17 +143,19 @@ export class DriveWriter {
   /** Writes the gathered SUMS entries. */
   private async flushSums(): Promise<void> {
     if (this.sumsCount === 0) return;
+    // Take the entries first: blocks written while this write is in flight gather anew.
+    const first = this.sumsFirst;
+    const data = Buffer.from(this.sumsBuf.subarray(0, this.sumsCount * 32));
+    this.sumsCount = 0;
     try {
       if (!this.sums) {
         this.sums = await open(join(this.root, SUMS_FILE), fsc.O_WRONLY | fsc.O_CREAT, 0o644);
         this.dirtyDirs.add(this.root);
       }
-      const len = this.sumsCount * 32;
-      await this.sums.write(this.sumsBuf, 0, len, this.sumsFirst * 32);
+      await this.sums.write(data, 0, data.length, first * 32);
       this.dirty.add(this.sums);
-      this.sumsCount = 0;
     } catch (e) {
-      this.fail(e, `writing SUMS entries from block ${this.sumsFirst}`);
+      this.fail(e, `writing SUMS entries from block ${first}`);
     }
   }
 
@@ -196,12 +198,25 @@ export class DriveWriter {
   async sync(): Promise<void> {
     await this.flushSums();
     if (!this.fsync) return;
+    // What was written before this call is made durable; files written meanwhile (pack goes on
+    // during a checkpoint) are marked dirty again and synced by the next call.
+    const files = [...this.dirty];
+    const dirs = [...this.dirtyDirs];
+    this.dirty.clear();
+    this.dirtyDirs.clear();
     try {
-      for (const fh of this.dirty) await fh.sync();
-      this.dirty.clear();
-      for (const d of this.dirtyDirs) await syncDir(d);
-      this.dirtyDirs.clear();
+      for (const fh of files) {
+        try {
+          await fh.sync();
+        } catch (e) {
+          // A segment closed meanwhile was fsynced before it was closed.
+          if (fh.fd !== -1) throw e;
+        }
+      }
+      for (const d of dirs) await syncDir(d);
     } catch (e) {
+      for (const fh of files) if (fh.fd !== -1) this.dirty.add(fh);
+      for (const d of dirs) this.dirtyDirs.add(d);
       this.fail(e, "syncing");
     }
   }

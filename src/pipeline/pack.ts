@@ -854,15 +854,35 @@ class Packer {
     this.stats.storedBytes += sealed.length;
     this.pendingChunks.set(id.toString("hex"), { id, offset, stored: sealed.length, plain, flags });
     this.stored.add(id);
-    if (this.log.durableLength - this.lastCheckpointLog >= this.checkpointBytes) await this.checkpoint();
+    if (this.log.durableLength - this.lastCheckpointLog >= this.checkpointBytes) await this.checkpoint(true);
     return offset + sealed.length;
   }
 
-  /** Makes written stripes durable and records in the catalog what they hold. */
-  private async checkpoint(): Promise<void> {
+  /** The checkpoint whose fsyncs run while packing goes on (at most one). */
+  private pendingCheckpoint: Promise<void> | null = null;
+
+  /**
+   * Makes written stripes durable and records in the catalog what they hold. In the background
+   * (during packing), the drives are fsynced while later stripes are being written: only what was
+   * written before the fsyncs started is claimed, so the catalog never records a stripe that is
+   * not durable. Otherwise (end of pack) it returns when everything is durable and recorded.
+   */
+  private async checkpoint(background = false): Promise<void> {
+    const prev = this.pendingCheckpoint;
+    this.pendingCheckpoint = null;
+    if (prev) await prev; // one at a time; rethrows its failure
     await this.log.drain();
-    await Promise.all(this.writers.map((w) => w.sync()));
     const durable = this.log.durableLength;
+    const stripes = this.log.stripes;
+    this.lastCheckpointLog = durable;
+    const p = this.commitDurable(durable, stripes);
+    if (!background) return p;
+    p.catch(() => undefined); // observed by the next checkpoint
+    this.pendingCheckpoint = p;
+  }
+
+  private async commitDurable(durable: number, stripes: number): Promise<void> {
+    await Promise.all(this.writers.map((w) => w.sync()));
     const chunks: [string, PendingChunk][] = [...this.pendingChunks].filter(
       ([, c]) => c.offset + c.stored <= durable,
     );
@@ -871,15 +891,14 @@ class Packer {
     // and the next run redoes everything after the previous checkpoint.
     this.catalog.commit(
       this.setHex,
-      { stripes: this.log.stripes, logLength: durable, nextSeq: this.nextSeq },
+      { stripes, logLength: durable, nextSeq: this.nextSeq },
       chunks.map(([, c]) => c),
       ready.map((e) => e.row),
     );
     for (const [k] of chunks) this.pendingChunks.delete(k);
     this.pendingEntries = this.pendingEntries.filter((e) => e.end > durable);
-    this.lastCheckpointLog = durable;
-    this.emit({ type: "checkpoint", stripes: this.log.stripes });
-    this.opts.onCheckpoint?.(this.log.stripes);
+    this.emit({ type: "checkpoint", stripes });
+    this.opts.onCheckpoint?.(stripes);
     await this.refreshBudget();
   }
 
