@@ -9,6 +9,7 @@
  */
 import { createCipheriv, createDecipheriv, randomFillSync } from "node:crypto";
 import { FerryError } from "../errors.js";
+import { native } from "../native/index.js";
 
 /** Nonce length (bytes) at the start of a sealed message. */
 export const NONCE_SIZE = 12;
@@ -58,6 +59,12 @@ function nextNonce(dst: Buffer): void {
   noncePos += NONCE_SIZE;
 }
 
+function decryptFailed(): FerryError {
+  return new FerryError("E_DECRYPT", "Chunk failed authenticated decryption", {
+    hint: "The chunk was damaged or belongs elsewhere; ferry will try parity or another drive",
+  });
+}
+
 function checkKey(key: Uint8Array): void {
   if (key.length !== AEAD_KEY_SIZE) {
     throw new FerryError("E_INTERNAL", `AEAD key must be 32 bytes, got ${key.length}`, {
@@ -94,6 +101,10 @@ export function seal(key: Buffer, plaintext: Uint8Array, aad: Uint8Array, out?: 
   } else dst = out.length === total ? out : out.subarray(0, total);
   // A fresh random nonce, written straight into the output (createCipheriv copies it).
   nextNonce(dst);
+  if (native !== null) {
+    native.gcmSeal(key, dst.subarray(0, NONCE_SIZE), aad, plaintext, dst.subarray(NONCE_SIZE));
+    return dst;
+  }
   const cipher = createCipheriv("aes-256-gcm", key, dst.subarray(0, NONCE_SIZE), { authTagLength: TAG_SIZE });
   cipher.setAAD(aad);
   let pos = updateInto(cipher, plaintext, dst, NONCE_SIZE);
@@ -119,11 +130,6 @@ export function open(key: Buffer, sealed: Uint8Array, aad: Uint8Array, out?: Buf
     });
   }
   const ctEnd = sealed.length - TAG_SIZE;
-  const decipher = createDecipheriv("aes-256-gcm", key, sealed.subarray(0, NONCE_SIZE), {
-    authTagLength: TAG_SIZE,
-  });
-  decipher.setAAD(aad);
-  decipher.setAuthTag(sealed.subarray(ctEnd));
   const n = ctEnd - NONCE_SIZE;
   if (out !== undefined && out.length < n) {
     throw new FerryError("E_INTERNAL", `AEAD output buffer holds ${out.length} bytes, needs ${n}`, {
@@ -131,15 +137,33 @@ export function open(key: Buffer, sealed: Uint8Array, aad: Uint8Array, out?: Buf
     });
   }
   const dst = out === undefined ? Buffer.allocUnsafe(n) : out.length === n ? out : out.subarray(0, n);
+  if (native !== null) {
+    if (
+      !native.gcmOpen(
+        key,
+        sealed.subarray(0, NONCE_SIZE),
+        aad,
+        sealed.subarray(NONCE_SIZE, ctEnd),
+        sealed.subarray(ctEnd),
+        dst,
+      )
+    ) {
+      throw decryptFailed();
+    }
+    return dst;
+  }
+  const decipher = createDecipheriv("aes-256-gcm", key, sealed.subarray(0, NONCE_SIZE), {
+    authTagLength: TAG_SIZE,
+  });
+  decipher.setAAD(aad);
+  decipher.setAuthTag(sealed.subarray(ctEnd));
   updateInto(decipher, sealed.subarray(NONCE_SIZE, ctEnd), dst, 0);
   try {
     decipher.final();
   } catch {
     // Never hand out unauthenticated plaintext, not even in the caller's buffer.
     dst.fill(0);
-    throw new FerryError("E_DECRYPT", "Chunk failed authenticated decryption", {
-      hint: "The chunk was damaged or belongs elsewhere; ferry will try parity or another drive",
-    });
+    throw decryptFailed();
   }
   return dst;
 }

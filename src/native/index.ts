@@ -22,6 +22,17 @@ export interface NativeKernel {
     outputs: readonly Uint8Array[],
     kind?: number,
   ): void;
+  /** AES-256-GCM: writes ciphertext ‖ tag (plaintext.length + 16 bytes) into `out`. */
+  gcmSeal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array): void;
+  /** AES-256-GCM: writes the plaintext into `out` and returns true when authentic (else zeroes it). */
+  gcmOpen(
+    key: Uint8Array,
+    nonce: Uint8Array,
+    aad: Uint8Array,
+    ciphertext: Uint8Array,
+    tag: Uint8Array,
+    out: Uint8Array,
+  ): boolean;
   /** Raises glibc's mmap and trim thresholds (see ferry_native.c); false on other C libraries. */
   tuneMalloc(): boolean;
   /** The variant in use: "gfni", "avx2" or "scalar". */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { test } from "node:test";
 import { codeShardsJs } from "../erasure/kernel.js";
 import { native } from "./index.js";
@@ -58,4 +58,71 @@ test("native kernel: unequal lengths are refused, not read past", { skip: !nativ
   );
   assert.throws(() => native!.codeShards(Uint8Array.of(1), [new Uint8Array(64)], [new Uint8Array(65)]));
   assert.throws(() => native!.codeShards(new Uint8Array(0), [new Uint8Array(8)], [new Uint8Array(8)]));
+});
+
+test("native AES-256-GCM: seals what node:crypto opens and opens what it seals; refuses any change", {
+  skip: !native,
+}, () => {
+  const n = native!;
+  for (const len of [0, 1, 15, 16, 17, 4096, 65_537, 1 << 20]) {
+    const key = randomBytes(32);
+    const nonce = randomBytes(12);
+    const aad = randomBytes(len % 7 === 0 ? 0 : 61);
+    const pt = randomBytes(len);
+    const out = Buffer.alloc(len + 16);
+    n.gcmSeal(key, nonce, aad, pt, out);
+    const d = createDecipheriv("aes-256-gcm", key, nonce, { authTagLength: 16 });
+    d.setAAD(aad);
+    d.setAuthTag(out.subarray(len));
+    assert.ok(
+      Buffer.concat([d.update(out.subarray(0, len)), d.final()]).equals(pt),
+      `node opens native seal (${len})`,
+    );
+    const c = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: 16 });
+    c.setAAD(aad);
+    const ct = Buffer.concat([c.update(pt), c.final()]);
+    const tag = c.getAuthTag();
+    assert.ok(
+      ct.equals(out.subarray(0, len)) && tag.equals(out.subarray(len)),
+      `same bytes as node (${len})`,
+    );
+    const plain = Buffer.alloc(len);
+    assert.equal(n.gcmOpen(key, nonce, aad, ct, tag, plain), true);
+    assert.ok(plain.equals(pt));
+    // A flipped bit anywhere (ciphertext, tag, aad, nonce, key) fails and leaves zeros.
+    const bad = (what: string, k: Buffer, iv: Buffer, a: Buffer, x: Buffer, t: Buffer) => {
+      const o = Buffer.alloc(len, 0xee);
+      assert.equal(n.gcmOpen(k, iv, a, x, t, o), false, `${what} (${len})`);
+      assert.ok(
+        o.every((b) => b === 0),
+        `${what}: no unauthenticated plaintext left (${len})`,
+      );
+    };
+    const flip = (b: Buffer, i: number) => {
+      const c2 = Buffer.from(b);
+      c2[i % c2.length]! ^= 1;
+      return c2;
+    };
+    if (len > 0) bad("ciphertext", key, nonce, aad, flip(ct, len >> 1), tag);
+    bad("tag", key, nonce, aad, ct, flip(tag, 3));
+    bad("nonce", key, flip(nonce, 5), aad, ct, tag);
+    bad("key", flip(key, 9), nonce, aad, ct, tag);
+    if (aad.length) bad("aad", key, nonce, flip(aad, 2), ct, tag);
+  }
+});
+
+test("native AES-256-GCM: alternating keys on one thread never reuse the wrong key schedule", {
+  skip: !native,
+}, () => {
+  const keys = [randomBytes(32), randomBytes(32)];
+  const pt = randomBytes(1000);
+  for (let i = 0; i < 6; i++) {
+    const key = keys[i % 2]!;
+    const nonce = randomBytes(12);
+    const out = Buffer.alloc(1016);
+    native!.gcmSeal(key, nonce, Buffer.alloc(0), pt, out);
+    const d = createDecipheriv("aes-256-gcm", key, nonce, { authTagLength: 16 });
+    d.setAuthTag(out.subarray(1000));
+    assert.ok(Buffer.concat([d.update(out.subarray(0, 1000)), d.final()]).equals(pt));
+  }
 });
