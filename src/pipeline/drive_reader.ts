@@ -46,8 +46,10 @@ async function readSmallFile(path: string, what: string): Promise<Buffer> {
  * const rec = await d.readBlock(0);
  */
 export class DriveReader {
-  private segs = new Map<string, FileHandle | null>();
-  private sumsFh: FileHandle | null | undefined;
+  /** Open segment handles by name (a promise, so that concurrent first reads open it once). */
+  private segs = new Map<string, Promise<FileHandle | null>>();
+  /** The SUMS handle, opened once (a promise, so that concurrent first reads open it once). */
+  private sumsFh: Promise<FileHandle | null> | undefined;
 
   private constructor(
     readonly path: string,
@@ -100,16 +102,13 @@ export class DriveReader {
     return this.label.body.drive.index;
   }
 
-  private async seg(name: string): Promise<FileHandle | null> {
-    if (this.segs.has(name)) return this.segs.get(name) ?? null;
-    let fh: FileHandle | null = null;
-    try {
-      fh = await open(join(this.root, BLOCKS_DIR, name), fsc.O_RDONLY);
-    } catch {
-      fh = null;
+  private seg(name: string): Promise<FileHandle | null> {
+    let p = this.segs.get(name);
+    if (!p) {
+      p = open(join(this.root, BLOCKS_DIR, name), fsc.O_RDONLY).catch(() => null);
+      this.segs.set(name, p);
     }
-    this.segs.set(name, fh);
-    return fh;
+    return p;
   }
 
   /**
@@ -137,17 +136,12 @@ export class DriveReader {
 
   /** Reads `count` SUMS entries starting at block `n`; missing entries come back short. */
   async readSums(n: number, count: number): Promise<Buffer> {
-    if (this.sumsFh === undefined) {
-      try {
-        this.sumsFh = await open(join(this.root, SUMS_FILE), fsc.O_RDONLY);
-      } catch {
-        this.sumsFh = null;
-      }
-    }
-    if (!this.sumsFh) return Buffer.alloc(0);
+    this.sumsFh ??= open(join(this.root, SUMS_FILE), fsc.O_RDONLY).catch(() => null);
+    const fh = await this.sumsFh;
+    if (!fh) return Buffer.alloc(0);
     const buf = Buffer.allocUnsafe(count * 32);
     try {
-      const { bytesRead } = await this.sumsFh.read(buf, 0, buf.length, n * 32);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, n * 32);
       return buf.subarray(0, bytesRead - (bytesRead % 32));
     } catch {
       return Buffer.alloc(0);
@@ -204,9 +198,11 @@ export class DriveReader {
   }
 
   async close(): Promise<void> {
-    for (const fh of this.segs.values()) await fh?.close();
+    const segs = [...this.segs.values()];
     this.segs.clear();
-    if (this.sumsFh) await this.sumsFh.close();
+    for (const p of segs) await (await p)?.close();
+    const sums = this.sumsFh;
     this.sumsFh = undefined;
+    await (await sums)?.close();
   }
 }

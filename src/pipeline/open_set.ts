@@ -241,9 +241,37 @@ export interface BadBlock {
   reason: string;
 }
 
+/** Options of {@link StripeReader}. */
+export interface StripeReaderOptions {
+  /** Bytes of decoded stripes kept for reuse (at least two stripes; default 24 MiB). */
+  cacheBytes?: number;
+  /**
+   * Bytes of stripes read ahead of a forward reader (at least one stripe; default 24 MiB;
+   * 0 turns read-ahead off).
+   */
+  readAheadBytes?: number;
+}
+
+/** A stripe being read or in the cache. */
+interface StripeEntry {
+  /** Its k data shards (views of `records`, or rebuilt from parity). */
+  shards: Promise<Buffer[]>;
+  /** Block records read for it, reused for other stripes once nothing holds it. */
+  records: Buffer[];
+  /** Holders: the read itself while in flight, and callers using its shards right now. */
+  refs: number;
+  cached: boolean;
+}
+
 /**
  * Reads stripes of the data log from whatever drives are present, checking every block
  * (header, checksum, SUMS) and rebuilding missing or damaged shards from parity.
+ *
+ * Stripes are kept as their k data shards, never concatenated: {@link withLog} lends views of
+ * the blocks a log range lies in, and {@link readLog} copies just that range. While the log is
+ * read forward, the next stripes are read ahead (bounded by `readAheadBytes`), so the drives
+ * work while the caller decrypts. Block buffers are reused once no stripe holds them, so memory
+ * stays flat and fresh pages are not faulted in for every block.
  *
  * @example
  * const r = new StripeReader(set);
@@ -251,16 +279,34 @@ export interface BadBlock {
  */
 export class StripeReader {
   private readonly rs: ReedSolomon;
-  private readonly cache = new Map<number, Buffer>();
+  /** Stripes by number, least recently used first; one read however many callers ask. */
+  private readonly cache = new Map<number, StripeEntry>();
   private readonly trust = new Map<number, Promise<boolean>>();
+  private readonly cacheStripes: number;
+  private readonly aheadStripes: number;
+  /** The first stripe of the previous read; read-ahead runs only while reads move forward. */
+  private lastFirst = -1;
+  /** Stripe reads still in flight (read-ahead included), awaited by {@link close}. */
+  private readonly loading = new Set<Promise<unknown>>();
+  /** Block record buffers (header + payload) free for the next reads. */
+  private readonly pool: Buffer[] = [];
+  private readonly poolMax: number;
   readonly bad: BadBlock[] = [];
   repairedStripes = 0;
 
   constructor(
     readonly set: OpenedSet,
-    private readonly cacheSize = 8,
+    opts: StripeReaderOptions = {},
   ) {
-    this.rs = new ReedSolomon(set.layout.k, set.layout.m);
+    const { k, m } = set.layout;
+    this.rs = new ReedSolomon(k, m);
+    const size = stripeDataSize(set.layout);
+    this.aheadStripes = Math.floor((opts.readAheadBytes ?? 24 << 20) / size);
+    if (opts.readAheadBytes !== 0) this.aheadStripes = Math.max(1, this.aheadStripes);
+    // Room for the read-ahead window plus the stripes being consumed, so that read-ahead
+    // never evicts a stripe before its reader gets to it.
+    this.cacheStripes = Math.max(2, Math.floor((opts.cacheBytes ?? 24 << 20) / size)) + this.aheadStripes;
+    this.poolMax = (k + m) * 4;
   }
 
   /** Whether drive `d`'s SUMS file hashes to what the signed manifest records (computed once). */
@@ -288,7 +334,19 @@ export class StripeReader {
   }
 
   /** Reads and checks one block; returns its payload or null (recording why). */
-  async readShard(stripe: number, shard: number): Promise<Buffer | null> {
+  readShard(stripe: number, shard: number): Promise<Buffer | null> {
+    return this.readShardInto(stripe, shard, null);
+  }
+
+  /**
+   * {@link readShard} reading into a pooled buffer when `records` is given: a good block's
+   * record is added to it, a bad one's goes straight back to the pool.
+   */
+  private async readShardInto(
+    stripe: number,
+    shard: number,
+    records: Buffer[] | null,
+  ): Promise<Buffer | null> {
     const { layout } = this.set;
     const G = layout.groups.length;
     const group = stripe % G;
@@ -296,12 +354,13 @@ export class StripeReader {
     const driveIdx = layout.groups[group]!.drives[shard]!;
     const d = this.set.drives[driveIdx];
     if (!d) return null;
-    const rec = await d.readBlock(n, layout.blockSize);
+    const into = records ? this.pool.pop() : undefined;
+    const [rec, sums] = await Promise.all([d.readBlock(n, layout.blockSize, into), d.readSums(n, 1)]);
     if (!rec) {
+      if (into) this.recycle([into]);
       this.bad.push({ drive: driveIdx, block: n, stripe, reason: "block missing or unreadable" });
       return null;
     }
-    const sums = await d.readSums(n, 1);
     const why = checkBlock(rec, {
       setId: this.set.setId,
       stripe,
@@ -311,22 +370,18 @@ export class StripeReader {
       sum: sums.length === 32 ? sums : undefined,
     });
     if (why) {
+      if (records) this.recycle([rec]);
       this.bad.push({ drive: driveIdx, block: n, stripe, reason: why });
       return null;
     }
+    records?.push(rec);
     return rec.subarray(BLOCK_HEADER_SIZE);
   }
 
-  /** The k·blockSize data bytes of global stripe `s`; throws E_UNRECOVERABLE. */
-  async readStripe(s: number): Promise<Buffer> {
-    const hit = this.cache.get(s);
-    if (hit) {
-      this.cache.delete(s);
-      this.cache.set(s, hit);
-      return hit;
-    }
+  /** Reads, checks and (where needed) rebuilds the k data shards of global stripe `s`. */
+  private async loadShards(s: number, records: Buffer[]): Promise<Buffer[]> {
     const { k, m } = this.set.layout;
-    const shards: (Buffer | null)[] = new Array(k + m).fill(null);
+    const shards: (Uint8Array | null)[] = new Array(k + m).fill(null);
     const tried: boolean[] = new Array(k + m).fill(false);
     const members = this.set.layout.groups[s % this.set.layout.groups.length]!.drives;
     let good = 0;
@@ -344,7 +399,7 @@ export class StripeReader {
         const got = await Promise.all(
           wave.map((i) => {
             tried[i] = true;
-            return this.readShard(s, i);
+            return this.readShardInto(s, i, records);
           }),
         );
         got.forEach((b, j) => {
@@ -367,30 +422,126 @@ export class StripeReader {
       this.rs.reconstruct(shards, { dataOnly: true });
       this.repairedStripes++;
     }
-    const data = Buffer.concat(shards.slice(0, k) as Buffer[]);
-    this.cache.set(s, data);
-    if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value as number);
-    return data;
+    return shards
+      .slice(0, k)
+      .map((x) => (Buffer.isBuffer(x) ? x : Buffer.from(x!.buffer, x!.byteOffset, x!.byteLength)));
   }
 
-  /** Reads `length` bytes of the data log at `offset`. */
-  async readLog(offset: number, length: number): Promise<Buffer> {
-    const size = stripeDataSize(this.set.layout);
-    const parts: Buffer[] = [];
-    let pos = offset;
-    const end = offset + length;
-    while (pos < end) {
-      const s = Math.floor(pos / size);
-      const data = await this.readStripe(s);
-      const from = pos - s * size;
-      const to = Math.min(size, end - s * size);
-      parts.push(data.subarray(from, to));
-      pos += to - from;
+  private recycle(records: Buffer[]): void {
+    for (const r of records) if (this.pool.length < this.poolMax) this.pool.push(r);
+    records.length = 0;
+  }
+
+  /** Takes a hold on stripe `s` (reading it unless cached); {@link release} gives it back. */
+  private hold(s: number): StripeEntry {
+    const hit = this.cache.get(s);
+    if (hit) {
+      this.cache.delete(s);
+      this.cache.set(s, hit);
+      hit.refs++;
+      return hit;
     }
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    const records: Buffer[] = [];
+    const entry: StripeEntry = { shards: this.loadShards(s, records), records, refs: 2, cached: true };
+    const settled: Promise<unknown> = entry.shards.then(
+      () => {
+        this.loading.delete(settled);
+        this.release(entry);
+      },
+      () => {
+        // Nobody can see the blocks of a stripe that failed: reuse them now. A caller that
+        // never asked (read-ahead) must not fail the process; whoever awaits still sees the error.
+        this.loading.delete(settled);
+        this.recycle(records);
+        this.release(entry);
+      },
+    );
+    this.loading.add(settled);
+    this.cache.set(s, entry);
+    if (this.cache.size > this.cacheStripes) {
+      const [oldS, old] = this.cache.entries().next().value as [number, StripeEntry];
+      this.cache.delete(oldS);
+      old.cached = false;
+      if (old.refs === 0) this.recycle(old.records);
+    }
+    return entry;
+  }
+
+  private release(entry: StripeEntry): void {
+    if (--entry.refs === 0 && !entry.cached) this.recycle(entry.records);
+  }
+
+  /**
+   * Starts reading the stripes after `last` when the log is read forward: not after a jump
+   * back (a deduplicated chunk, or the data after a piece of the index, which lies at the end).
+   */
+  private readAhead(first: number, last: number): void {
+    const forward = first >= this.lastFirst - 1;
+    this.lastFirst = first;
+    if (!forward) return;
+    const stripes = this.set.manifest?.stripes ?? 0;
+    const end = Math.min(stripes - 1, last + this.aheadStripes);
+    for (let t = last + 1; t <= end; t++) if (!this.cache.has(t)) this.release(this.hold(t));
+  }
+
+  /** The k·blockSize data bytes of global stripe `s` (a copy); throws E_UNRECOVERABLE. */
+  async readStripe(s: number): Promise<Buffer> {
+    const entry = this.hold(s);
+    try {
+      return Buffer.concat(await entry.shards);
+    } finally {
+      this.release(entry);
+    }
+  }
+
+  /**
+   * Calls `use` with the `length` bytes of the data log at `offset`, as consecutive views of
+   * the blocks they lie in (one view when they lie in one block), and returns what it returns.
+   * The views are valid only during that call (their memory is reused afterwards): `use` must
+   * be synchronous and must neither keep nor modify them. Throws E_UNRECOVERABLE.
+   */
+  async withLog<T>(offset: number, length: number, use: (pieces: readonly Buffer[]) => T): Promise<T> {
+    if (length <= 0) return use([Buffer.alloc(0)]);
+    const { blockSize } = this.set.layout;
+    const size = stripeDataSize(this.set.layout);
+    const end = offset + length;
+    const first = Math.floor(offset / size);
+    const last = Math.floor((end - 1) / size);
+    const held: StripeEntry[] = [this.hold(first)];
+    try {
+      this.readAhead(first, first);
+      const pieces: Buffer[] = [];
+      let pos = offset;
+      for (let s = first; s <= last; s++) {
+        // One stripe at a time (read-ahead overlaps them): a range that claims more than the
+        // log holds fails at the first stripe past its end, having held only what exists.
+        if (s > first) {
+          held.push(this.hold(s));
+          this.readAhead(s, s);
+        }
+        const shards = await held[s - first]!.shards;
+        const stripeEnd = Math.min(end, (s + 1) * size);
+        while (pos < stripeEnd) {
+          const i = Math.floor((pos - s * size) / blockSize);
+          const from = pos - s * size - i * blockSize;
+          const to = Math.min(blockSize, stripeEnd - s * size - i * blockSize);
+          pieces.push(shards[i]!.subarray(from, to));
+          pos += to - from;
+        }
+      }
+      return use(pieces);
+    } finally {
+      for (const e of held) this.release(e);
+    }
+  }
+
+  /** Reads `length` bytes of the data log at `offset` (a buffer of its own); throws E_UNRECOVERABLE. */
+  readLog(offset: number, length: number): Promise<Buffer> {
+    return this.withLog(offset, length, (pieces) => Buffer.concat(pieces, Math.max(0, length)));
   }
 
   async close(): Promise<void> {
+    while (this.loading.size) await Promise.all(this.loading);
     for (const d of this.set.drives) await d?.close();
   }
 }

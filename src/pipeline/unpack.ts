@@ -12,10 +12,11 @@ import {
   symlink,
   writeFile,
 } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
 import { resolve } from "node:path";
 import { Blake3Hasher } from "@napi-rs/blake-hash";
 import { chunkId, decompress } from "../chunk/index.js";
-import { open as aeadOpen } from "../crypto/index.js";
+import { open as aeadOpen, SEAL_OVERHEAD } from "../crypto/index.js";
 import { FerryError } from "../errors.js";
 import {
   type ChunkRef,
@@ -35,6 +36,8 @@ import type { WorkerSpec } from "../sinks/worker.js";
 import { globMatcher } from "./glob.js";
 import type { Unlock } from "./keys.js";
 import { type OpenedSet, openSet, StripeReader } from "./open_set.js";
+import { openPieces } from "./read_aead.js";
+import { BufferPool } from "./read_pool.js";
 
 /** Options of {@link unpack}. */
 export interface UnpackOptions {
@@ -112,6 +115,14 @@ function targetError(e: unknown, what: string): FerryError {
 }
 
 const SLASH = 0x2f;
+
+/**
+ * Restored bytes handed to the file system and not yet written: the writes of a file overlap
+ * the decryption of its next chunks, and memory stays bounded however large the set is.
+ */
+const WRITE_WINDOW = 32 << 20;
+/** Files whose last writes, metadata and rename may still run while the next files are read. */
+const MAX_FINISHING = 32;
 
 /**
  * Checks an untrusted relative path from the index: `/`-separated, no empty, `.` or `..`
@@ -221,13 +232,26 @@ export async function* readIndex(set: OpenedSet, reader: StripeReader): AsyncGen
 
 /**
  * Reads, decrypts and checks one chunk. Throws E_DECRYPT (wrong key or tampered data) or
- * E_CORRUPT (id mismatch) before returning any plaintext.
+ * E_CORRUPT (id mismatch) before returning any plaintext. With `pool`, the plaintext may be a
+ * buffer lent by it: give it back when done with it.
  */
-export async function readChunk(set: OpenedSet, reader: StripeReader, ref: ChunkRef): Promise<Buffer> {
+export async function readChunk(
+  set: OpenedSet,
+  reader: StripeReader,
+  ref: ChunkRef,
+  pool?: BufferPool,
+): Promise<Buffer> {
   const keys = set.keys!;
-  const sealed = await reader.readLog(ref.offset, ref.storedLength);
-  let plain = aeadOpen(keys.chunkKey, sealed, chunkAad(set.setId, ref.id, ref.flags, ref.plainLength));
-  if (ref.flags & FLAG_ZSTD) plain = decompress(plain, ref.plainLength);
+  const aad = chunkAad(set.setId, ref.id, ref.flags, ref.plainLength);
+  // The output is taken once the sealed bytes are there: a forged length never sizes it.
+  let plain = await reader.withLog(ref.offset, ref.storedLength, (sealed) =>
+    openPieces(keys.chunkKey, sealed, aad, pool?.take(Math.max(0, ref.storedLength - SEAL_OVERHEAD))),
+  );
+  if (ref.flags & FLAG_ZSTD) {
+    const sealedPlain = plain;
+    plain = decompress(plain, ref.plainLength);
+    pool?.give(sealedPlain);
+  }
   if (plain.length !== ref.plainLength || !chunkId(keys.idKey, plain).equals(ref.id)) {
     throw new FerryError("E_CORRUPT", `chunk ${ref.id.toString("hex").slice(0, 16)} does not match its id`, {
       hint: "The set was tampered with",
@@ -246,6 +270,19 @@ class Unpacker {
   private readonly match: ((p: string) => boolean) | null;
   private lastProgress = 0;
   private readonly isRoot = process.getuid?.() === 0;
+  /** Writes in flight, and the bytes they hold. */
+  private readonly writing = new Set<Promise<void>>();
+  /** Plaintext buffers, reused once written. */
+  private readonly pool = new BufferPool(WRITE_WINDOW * 2, 16 << 20);
+  private writeBytes = 0;
+  /** Files of pass 1 still finishing in the background, by index ordinal (ascending). */
+  private readonly finishing = new Map<number, Promise<void>>();
+  /** Target paths (latin1) of those files: a later entry under one of them waits for them. */
+  private readonly finishingPaths = new Map<string, number>();
+  /** The first failure of a file finishing in the background. */
+  private failure: unknown = null;
+  /** Renames happen in index order, so a path listed twice ends as the later entry, as before. */
+  private renameChain: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly set: OpenedSet,
@@ -294,14 +331,21 @@ class Unpacker {
     // written through a link). Pass 3: folder modes and times (after their contents).
     for (let pass = this.journal.pass; pass <= 3; pass++) {
       let ordinal = 0;
-      for await (const e of readIndex(this.set, this.reader)) {
-        const skip = pass === this.journal.pass && ordinal < this.journal.done;
-        ordinal++;
-        if (this.match && !this.match(e.path.toString())) continue;
-        if (pass === 1) await this.pass1(e, skip);
-        else if (pass === 2 && e.type === ENTRY_SYMLINK && !skip) await this.restoreSymlink(e);
-        else if (pass === 3 && e.type === ENTRY_DIR && !skip) await this.dirMeta(e);
-        await this.saveJournal(pass, ordinal, false);
+      try {
+        for await (const e of readIndex(this.set, this.reader)) {
+          const skip = pass === this.journal.pass && ordinal < this.journal.done;
+          const ord = ordinal++;
+          if (this.failure) throw this.failure;
+          if (this.match && !this.match(e.path.toString())) continue;
+          if (pass === 1) await this.pass1(e, skip, ord);
+          else if (pass === 2 && e.type === ENTRY_SYMLINK && !skip) await this.restoreSymlink(e);
+          else if (pass === 3 && e.type === ENTRY_DIR && !skip) await this.dirMeta(e);
+          await this.saveJournal(pass, this.doneBefore(ordinal), false);
+        }
+        await this.drain();
+      } finally {
+        // On failure too: no write or rename may outlive the run.
+        await this.settle();
       }
       await this.saveJournal(pass + 1, 0, true);
     }
@@ -331,6 +375,33 @@ class Unpacker {
     }
   }
 
+  /**
+   * How many index entries are wholly done when the first `next` have been handed out: every
+   * entry before the oldest file still finishing. The journal never counts an entry done
+   * before it and all earlier ones are.
+   */
+  private doneBefore(next: number): number {
+    for (const ord of this.finishing.keys()) return ord;
+    return next;
+  }
+
+  /** Waits for every file finishing in the background; throws the first failure. */
+  private async drain(): Promise<void> {
+    while (this.finishing.size) await Promise.all(this.finishing.values());
+    if (this.failure) throw this.failure;
+  }
+
+  /** Waits for every write and background file, whatever their outcome. */
+  private async settle(): Promise<void> {
+    while (this.finishing.size) await Promise.all(this.finishing.values());
+    while (this.writing.size) await Promise.all(this.writing);
+  }
+
+  /** Before touching `p` on disk: lets a file still finishing at that path land first. */
+  private async awaitPath(p: Buffer): Promise<void> {
+    if (this.finishingPaths.size && this.finishingPaths.has(p.toString("latin1"))) await this.drain();
+  }
+
   private async saveJournal(pass: number, done: number, force: boolean): Promise<void> {
     const now = Date.now();
     if (!force && now - this.lastSave < 500) return;
@@ -356,6 +427,7 @@ class Unpacker {
   }
 
   private async ensureDir(p: Buffer, create: boolean, rel: Buffer): Promise<void> {
+    await this.awaitPath(p);
     try {
       const st = await lstat(p);
       if (st.isDirectory()) return;
@@ -372,7 +444,7 @@ class Unpacker {
     await mkdir(p, { mode: 0o700 });
   }
 
-  private async pass1(e: IndexEntry, skip: boolean): Promise<void> {
+  private async pass1(e: IndexEntry, skip: boolean, ordinal: number): Promise<void> {
     if (e.type === ENTRY_DIR) {
       const p = await this.target(e.path, true);
       await this.ensureDir(p, true, e.path);
@@ -384,13 +456,16 @@ class Unpacker {
     const p = await this.target(e.path, true);
     // A file an interrupted run already restored is kept only if its content hashes right:
     // the size alone would accept an older copy, or garbage left by a power loss.
-    if (skip && (await this.alreadyRestored(e, p))) {
-      this.result.files++;
-      this.result.bytes += e.size;
-      return;
+    if (skip) {
+      await this.awaitPath(p);
+      if (await this.alreadyRestored(e, p)) {
+        this.result.files++;
+        this.result.bytes += e.size;
+        return;
+      }
     }
     try {
-      await this.restoreFile(e, p);
+      await this.restoreFile(e, p, ordinal);
     } catch (err) {
       throw targetError(err, `write ${JSON.stringify(e.path.toString())} into the target`);
     }
@@ -418,28 +493,83 @@ class Unpacker {
     }
   }
 
-  private async restoreFile(e: FileEntry, p: Buffer): Promise<void> {
+  /** Writes all of `buf` at `pos`. */
+  private async writeAll(fh: FileHandle, buf: Buffer, pos: number): Promise<void> {
+    for (let off = 0; off < buf.length; ) {
+      const { bytesWritten } = await fh.write(buf, off, buf.length - off, pos + off);
+      if (bytesWritten <= 0) throw new Error(`short write at offset ${pos + off}`);
+      off += bytesWritten;
+    }
+  }
+
+  /**
+   * Starts writing `buf` at `pos`, then gives `buf` back to the pool; the returned promise
+   * never rejects (a failure goes to `onError`). Callers then {@link throttle}.
+   */
+  private queueWrite(fh: FileHandle, buf: Buffer, pos: number, onError: (e: unknown) => void): Promise<void> {
+    this.writeBytes += buf.length;
+    const done: Promise<void> = this.writeAll(fh, buf, pos).then(
+      () => {
+        this.writeBytes -= buf.length;
+        this.writing.delete(done);
+        this.pool.give(buf);
+      },
+      (e) => {
+        this.writeBytes -= buf.length;
+        this.writing.delete(done);
+        this.pool.give(buf);
+        onError(e);
+      },
+    );
+    this.writing.add(done);
+    return done;
+  }
+
+  /** Waits while more than WRITE_WINDOW bytes are in flight. */
+  private async throttle(): Promise<void> {
+    while (this.writeBytes > WRITE_WINDOW && this.writing.size) await Promise.race(this.writing);
+  }
+
+  /**
+   * Restores one file: reads, checks and writes its chunks here (writes overlapping the next
+   * chunks), then leaves its last writes, metadata and rename to finish in the background
+   * while the caller moves on to the next entry. The whole-file hash is checked before that.
+   */
+  private async restoreFile(e: FileEntry, p: Buffer, ordinal: number): Promise<void> {
     const slash = p.lastIndexOf(SLASH);
-    // The temp name depends only on the set (not the pid): a run killed mid-file leaves it
-    // behind, and the resumed run, which always redoes that file, reuses and renames it.
+    // The temp name depends only on the set and the entry (not the pid): a run killed mid-file
+    // leaves it behind, and the resumed run, which always redoes that entry, reuses and renames
+    // it. Entries finishing at the same time in one folder get different names.
     const tmp = Buffer.concat([
       p.subarray(0, slash + 1),
-      Buffer.from(`.ferry-tmp-${this.set.setHex.slice(0, 16)}`),
+      Buffer.from(`.ferry-tmp-${this.set.setHex.slice(0, 16)}-${ordinal}`),
     ]);
     // Always a new file of our own: a leftover (or a planted link of the same name) is removed,
     // and O_EXCL never follows a symlink or reuses a hard link.
     await rm(tmp, { force: true });
     const fh = await open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
-    let ok = false;
+    // Only the writes still in flight: a file of millions of chunks holds no list of them all.
+    const writes = new Set<Promise<void>>();
+    let writeError: unknown = null;
+    const onError = (err: unknown) => {
+      writeError ??= err;
+    };
+    const abandon = async () => {
+      await settleAll(writes);
+      await fh.close();
+      await rm(tmp, { force: true });
+    };
     try {
       const hasher = new Blake3Hasher();
       let pos = 0;
       for (const ref of e.chunks) {
+        if (this.failure) throw this.failure;
         let plain: Buffer;
         try {
-          plain = await readChunk(this.set, this.reader, ref);
+          plain = await readChunk(this.set, this.reader, ref, this.pool);
         } catch (err) {
           if (FerryError.is(err, "E_UNRECOVERABLE")) {
+            await abandon();
             const reason = err.message;
             this.result.lost.push({ path: e.path.toString(), reason });
             this.opts.onEvent?.({ type: "lost", path: e.path.toString(), reason });
@@ -448,7 +578,12 @@ class Unpacker {
           throw err;
         }
         hasher.update(plain);
-        await fh.write(plain, 0, plain.length, pos);
+        const w: Promise<void> = this.queueWrite(fh, plain, pos, onError).then(() => {
+          writes.delete(w);
+        });
+        writes.add(w);
+        await this.throttle();
+        if (writeError) throw writeError;
         pos += plain.length;
         this.result.bytes += plain.length;
         this.progress(false);
@@ -462,32 +597,78 @@ class Unpacker {
           },
         );
       }
-      // chown first: the kernel clears setuid/setgid bits on chown.
-      if (this.isRoot) await fh.chown(e.uid, e.gid);
-      await fh.chmod(e.mode & 0o7777);
-      const t = Number(e.mtimeNs) / 1e9;
-      await fh.utimes(t, t);
-      ok = true;
-    } finally {
-      await fh.close();
-      if (!ok) await rm(tmp, { force: true });
-    }
-    try {
-      await rename(tmp, p);
     } catch (err) {
-      await rm(tmp, { force: true });
-      if ((err as NodeJS.ErrnoException).code === "EISDIR") {
-        throw new FerryError(
-          "E_UNSAFE_PATH",
-          `file ${JSON.stringify(e.path.toString())} would replace a folder`,
-          {
-            hint: "The set's index lists the path twice; nothing outside the target was written",
-          },
-        );
-      }
+      await abandon().catch(() => undefined);
       throw err;
     }
-    this.result.files++;
+    const key = p.toString("latin1");
+    const task = this.finishFile(e, p, tmp, fh, writes, () => writeError).then(
+      () => undefined,
+      (err) => {
+        this.failure ??= targetError(err, `write ${JSON.stringify(e.path.toString())} into the target`);
+      },
+    );
+    const tracked = task.then(() => {
+      this.finishing.delete(ordinal);
+      const n = (this.finishingPaths.get(key) ?? 1) - 1;
+      if (n > 0) this.finishingPaths.set(key, n);
+      else this.finishingPaths.delete(key);
+    });
+    this.finishing.set(ordinal, tracked);
+    this.finishingPaths.set(key, (this.finishingPaths.get(key) ?? 0) + 1);
+    while (this.finishing.size >= MAX_FINISHING) await Promise.race(this.finishing.values());
+  }
+
+  /** The rest of a file whose content is checked: its writes, metadata, close and rename. */
+  private async finishFile(
+    e: FileEntry,
+    p: Buffer,
+    tmp: Buffer,
+    fh: FileHandle,
+    writes: Set<Promise<void>>,
+    writeError: () => unknown,
+  ): Promise<void> {
+    // Taken now, in index order; released whatever happens below.
+    const before = this.renameChain;
+    let release!: () => void;
+    this.renameChain = new Promise((r) => {
+      release = r;
+    });
+    try {
+      let ok = false;
+      try {
+        await settleAll(writes);
+        if (writeError()) throw writeError();
+        // chown first: the kernel clears setuid/setgid bits on chown.
+        if (this.isRoot) await fh.chown(e.uid, e.gid);
+        await fh.chmod(e.mode & 0o7777);
+        const t = Number(e.mtimeNs) / 1e9;
+        await fh.utimes(t, t);
+        ok = true;
+      } finally {
+        await fh.close();
+        if (!ok) await rm(tmp, { force: true });
+      }
+      await before;
+      try {
+        await rename(tmp, p);
+      } catch (err) {
+        await rm(tmp, { force: true });
+        if ((err as NodeJS.ErrnoException).code === "EISDIR") {
+          throw new FerryError(
+            "E_UNSAFE_PATH",
+            `file ${JSON.stringify(e.path.toString())} would replace a folder`,
+            {
+              hint: "The set's index lists the path twice; nothing outside the target was written",
+            },
+          );
+        }
+        throw err;
+      }
+      this.result.files++;
+    } finally {
+      release();
+    }
   }
 
   private async restoreSymlink(e: IndexEntry & { type: typeof ENTRY_SYMLINK }): Promise<void> {
@@ -543,4 +724,9 @@ class Unpacker {
       totalBytes: this.set.manifest?.stats.bytes ?? 0,
     });
   }
+}
+
+/** Waits until a set of promises that remove themselves when settled is empty. */
+async function settleAll(pending: Set<Promise<void>>): Promise<void> {
+  while (pending.size) await Promise.all(pending);
 }

@@ -1,0 +1,244 @@
+/**
+ * The pipelined read path of unpack: chunks opened straight from block views, pooled buffers,
+ * stripe read-ahead (also across a missing bag and past a lost stripe), and files finishing in
+ * the background while the next ones are read, with the journal and resume still exact.
+ */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { open as aeadOpen, seal } from "../crypto/index.js";
+import { FerryError } from "../errors.js";
+import { stripeDataSize } from "../format/index.js";
+import { keygen, pack, unpack } from "../index.js";
+import { openSet, StripeReader } from "./open_set.js";
+import { openPieces } from "./read_aead.js";
+import { BufferPool } from "./read_pool.js";
+import * as tk from "./testkit.js";
+
+const key = keygen();
+const unlock = { identities: [key.identity] };
+
+/** Splits `b` into consecutive pieces at random points. */
+function split(b: Buffer, rand: () => number, parts: number): Buffer[] {
+  const cuts = Array.from({ length: parts - 1 }, () => Math.floor(rand() * (b.length + 1))).sort(
+    (x, y) => x - y,
+  );
+  const out: Buffer[] = [];
+  let at = 0;
+  for (const c of [...cuts, b.length]) {
+    out.push(b.subarray(at, c));
+    at = c;
+  }
+  return out;
+}
+
+describe("openPieces", () => {
+  test("opens exactly what open opens, however the sealed bytes are split", () => {
+    const rand = tk.rng(5);
+    const k = randomBytes(32);
+    for (const n of [0, 1, 11, 12, 100, 65536, 65536 * 3 + 7]) {
+      const plain = randomBytes(n);
+      const aad = Buffer.from(`aad ${n}`);
+      const sealed = seal(k, plain, aad);
+      for (const parts of [1, 2, 3, 7]) {
+        const pieces = split(sealed, rand, parts);
+        assert.ok(openPieces(k, pieces, aad).equals(plain));
+        const out = Buffer.alloc(n + 5, 0xee);
+        const got = openPieces(k, pieces, aad, out);
+        assert.ok(got.equals(plain));
+        assert.equal(got.buffer, out.buffer, "written into the caller's buffer");
+      }
+    }
+  });
+
+  test("refuses a modified byte, a wrong aad or a short input with E_DECRYPT, as open does", () => {
+    const rand = tk.rng(6);
+    const k = randomBytes(32);
+    const plain = randomBytes(200_000);
+    const sealed = seal(k, plain, Buffer.from("a"));
+    for (const at of [0, 5, 12, 1000, 150_000, sealed.length - 1]) {
+      const bad = Buffer.from(sealed);
+      bad[at]! ^= 1;
+      const out = Buffer.alloc(plain.length);
+      assert.throws(
+        () => openPieces(k, split(bad, rand, 3), Buffer.from("a"), out),
+        (e: unknown) => FerryError.is(e, "E_DECRYPT"),
+      );
+      assert.ok(
+        out.every((x) => x === 0),
+        "no unauthenticated plaintext is left in the output",
+      );
+    }
+    assert.throws(
+      () => openPieces(k, split(sealed, rand, 3), Buffer.from("b")),
+      (e: unknown) => FerryError.is(e, "E_DECRYPT"),
+    );
+    assert.throws(
+      () => openPieces(k, [sealed.subarray(0, 10), sealed.subarray(10, 20)], Buffer.from("a")),
+      (e: unknown) => FerryError.is(e, "E_DECRYPT"),
+    );
+    assert.ok(aeadOpen(k, sealed, Buffer.from("a")).equals(plain));
+  });
+});
+
+describe("BufferPool", () => {
+  test("reuses what is given back, once, and ignores foreign buffers", () => {
+    const pool = new BufferPool(1 << 20, 1 << 18);
+    const a = pool.take(1000);
+    assert.equal(a.length, 1000);
+    pool.give(a);
+    pool.give(a); // twice: ignored
+    const b = pool.take(2000);
+    const c = pool.take(2000);
+    assert.equal(b.buffer, a.buffer, "same class: reused");
+    assert.notEqual(c.buffer, a.buffer, "given twice, lent once");
+    pool.give(Buffer.alloc(100)); // not the pool's: ignored
+    const big = pool.take(1 << 19);
+    assert.equal(big.length, 1 << 19);
+    pool.give(big);
+    assert.notEqual(pool.take(1 << 19).buffer, big.buffer, "larger than the pool keeps: never pooled");
+  });
+});
+
+describe("StripeReader with read-ahead", () => {
+  let dir = "";
+  let src = "";
+  let drives: string[] = [];
+  before(async () => {
+    dir = await tk.tempDir();
+    src = join(dir, "src");
+    await tk.makeDataset(src, { seed: 21 });
+    const specs = tk.driveSpecs(join(dir, "drives"), 4, 1);
+    await pack(
+      tk.packOpts(src, specs, join(dir, "cat.db"), { tolerate: "bag", recipients: [key.recipient] }),
+    );
+    drives = specs.map((d) => d.path);
+  });
+  after(() => tk.removeDir(dir));
+
+  /** The whole log, read stripe by stripe without read-ahead or pieces. */
+  async function wholeLog(paths: string[]): Promise<Buffer> {
+    const set = await openSet(paths, { unlock });
+    const r = new StripeReader(set, { readAheadBytes: 0 });
+    try {
+      const parts: Buffer[] = [];
+      for (let s = 0; s < set.manifest!.stripes; s++) parts.push(await r.readStripe(s));
+      return Buffer.concat(parts);
+    } finally {
+      await r.close();
+    }
+  }
+
+  for (const missing of [false, true]) {
+    test(`random ranges read the same bytes as whole stripes${missing ? ", a bag missing" : ""}`, async () => {
+      const paths = missing ? drives.slice(1) : drives;
+      const log = await wholeLog(drives);
+      const set = await openSet(paths, { unlock });
+      // Small windows, so that read-ahead, eviction and buffer reuse all happen often.
+      const size = stripeDataSize(set.layout);
+      const r = new StripeReader(set, { cacheBytes: 2 * size, readAheadBytes: 3 * size });
+      const rand = tk.rng(missing ? 2 : 1);
+      try {
+        let pos = 0;
+        const reads: Promise<void>[] = [];
+        while (pos < log.length) {
+          const len = Math.min(log.length - pos, 1 + Math.floor(rand() * set.layout.blockSize * 2.5));
+          const at = rand() < 0.1 ? Math.floor(rand() * pos) : pos; // sometimes a jump back
+          const want = log.subarray(at, at + len);
+          reads.push(r.readLog(at, len).then((got) => assert.ok(got.equals(want), `log ${at}+${len}`)));
+          reads.push(
+            r.withLog(at, len, (pieces) => {
+              assert.ok(Buffer.concat(pieces).equals(want), `pieces ${at}+${len}`);
+            }),
+          );
+          if (at === pos) pos += len;
+          if (reads.length > 6) await reads.shift();
+        }
+        await Promise.all(reads);
+        if (missing) assert.ok(r.repairedStripes > 0);
+      } finally {
+        await r.close();
+      }
+    });
+  }
+
+  test("a lost stripe read ahead fails only the readers that ask for it", async () => {
+    const copies = join(dir, "lost");
+    mkdirSync(copies);
+    const paths: string[] = [];
+    for (const [i, p] of drives.entries()) {
+      paths.push(join(copies, `d${i}`));
+      await tk.copyDrive(p, paths[i]!);
+    }
+    const set = await openSet(paths, { unlock });
+    const { layout } = set;
+    const size = stripeDataSize(layout);
+    // Stripe 1 on two drives of its group: beyond what one parity block rebuilds.
+    const { group, n } = tk.blockOf(layout, 1);
+    for (const d of layout.groups[group]!.drives.slice(0, 2))
+      await tk.flipPayloadByte(paths[d]!, n, layout.blockSize);
+    const r = new StripeReader(set, { readAheadBytes: 4 * size });
+    try {
+      await r.readLog(0, 10); // reads stripe 1 ahead, which fails
+      await new Promise((res) => setTimeout(res, 50));
+      await assert.rejects(r.readLog(size, 10), (e: unknown) => FerryError.is(e, "E_UNRECOVERABLE"));
+      if (set.manifest!.stripes > 2) assert.equal((await r.readLog(2 * size, 10)).length, 10);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
+describe("unpack finishing files in the background", () => {
+  let dir = "";
+  let src = "";
+  let drives: string[] = [];
+  let setHex = "";
+  before(async () => {
+    dir = await tk.tempDir();
+    src = join(dir, "src");
+    tk.makeManyFiles(src, 300);
+    const specs = tk.flatDrives(join(dir, "drives"), 3);
+    setHex = (
+      await pack({
+        ...tk.packOpts(src, specs, join(dir, "cat.db"), { tolerate: "1", recipients: [key.recipient] }),
+        fsync: false,
+      })
+    ).set;
+    drives = specs.map((d) => d.path);
+  });
+  after(() => tk.removeDir(dir));
+
+  test("many small files in one folder: all restored, no temp file left", async () => {
+    const to = join(dir, "out");
+    const r = await unpack({ drives: drives.slice(1), to, unlock });
+    assert.equal(r.files, 300);
+    await tk.compareTrees(src, to);
+    assert.ok(!readdirSync(to, { recursive: true }).some((f) => String(f).includes(".ferry-tmp")));
+  });
+
+  test("a file that cannot land stops the run; the journal never counts it or later files done; resume finishes", async () => {
+    const to = join(dir, "out-blocked");
+    // A folder where a file of the middle folder goes: its rename fails in the background.
+    mkdirSync(join(to, "d001", "f150.txt"), { recursive: true });
+    await tk.rejectsWith(unpack({ drives, to, unlock }), "E_UNSAFE_PATH");
+    const journal = JSON.parse(
+      readFileSync(join(to, `.ferry-unpack-${setHex.slice(0, 16)}.json`), "utf8"),
+    ) as { pass: number; done: number };
+    assert.equal(journal.pass, 1);
+    const info = await tk.inspectSet(drives, key.identity);
+    const blocked = info.entries.findIndex((e) => e.path.toString() === "d001/f150.txt");
+    assert.ok(blocked > 0);
+    assert.ok(
+      journal.done <= blocked,
+      `journal counts ${journal.done} entries done, entry ${blocked} failed`,
+    );
+    assert.ok(!readdirSync(to, { recursive: true }).some((f) => String(f).includes(".ferry-tmp")));
+    await tk.removeDir(join(to, "d001", "f150.txt"));
+    const r = await unpack({ drives, to, unlock });
+    assert.equal(r.resumed, true);
+    await tk.compareTrees(src, to);
+  });
+});
