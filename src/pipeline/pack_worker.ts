@@ -26,6 +26,8 @@ const setId = Buffer.from(init.setId);
 const chunker = new Chunker(init.chunk);
 const READ = init.readSize;
 const inBuf = Buffer.allocUnsafe(READ);
+/** One hasher for every file, reset in between (a new one per small file cost more than hashing it). */
+const fileHasher = new Blake3Hasher();
 /** Room for the largest sealed chunk, and then some, so a buffer usually holds several. */
 const OUT_SIZE = Math.max(init.outSize, chunker.params.maxSize + SEAL_OVERHEAD);
 
@@ -100,7 +102,8 @@ async function packFile(job: number, path: Uint8Array): Promise<void> {
       events.push({ t: "s", job, reason: `unreadable: ${(e as NodeJS.ErrnoException).code ?? e}` });
       return;
     }
-    const hasher = new Blake3Hasher();
+    const hasher = fileHasher;
+    hasher.reset();
     let size = 0;
     let before: BigIntStats;
     let after: BigIntStats;
