@@ -33,6 +33,15 @@ export interface NativeKernel {
     tag: Uint8Array,
     out: Uint8Array,
   ): boolean;
+  /** As {@link gcmOpen}, for a ciphertext given as consecutive pieces. */
+  gcmOpenv(
+    key: Uint8Array,
+    nonce: Uint8Array,
+    aad: Uint8Array,
+    pieces: readonly Uint8Array[],
+    tag: Uint8Array,
+    out: Uint8Array,
+  ): boolean;
   /** Raises glibc's mmap and trim thresholds (see ferry_native.c); false on other C libraries. */
   tuneMalloc(): boolean;
   /** The variant in use: "gfni", "avx2" or "scalar". */

@@ -5,6 +5,7 @@
  */
 import { createDecipheriv } from "node:crypto";
 import { open, NONCE_SIZE, SEAL_OVERHEAD, TAG_SIZE } from "../crypto/index.js";
+import { native } from "../native/index.js";
 
 /** Ciphertext goes to OpenSSL in slices of this size, as in aead.ts (a small, warm temporary). */
 const SLICE = 64 * 1024;
@@ -42,6 +43,22 @@ export function openPieces(key: Buffer, pieces: readonly Buffer[], aad: Uint8Arr
   // The error paths (and any odd input) go through `open` itself, for its exact errors.
   if (total < SEAL_OVERHEAD || key.length !== 32 || (out && out.length < total - SEAL_OVERHEAD)) {
     return open(key, Buffer.concat(pieces), aad, out);
+  }
+  const ctEnd0 = total - TAG_SIZE;
+  if (native !== null) {
+    const ct: Buffer[] = [];
+    let at = 0;
+    for (const p of pieces) {
+      const from = Math.max(NONCE_SIZE - at, 0);
+      const to = Math.min(ctEnd0 - at, p.length);
+      if (to > from) ct.push(p.subarray(from, to));
+      at += p.length;
+    }
+    const dst =
+      out === undefined ? Buffer.allocUnsafe(ctEnd0 - NONCE_SIZE) : out.subarray(0, ctEnd0 - NONCE_SIZE);
+    if (native.gcmOpenv(key, gather(pieces, 0, NONCE_SIZE), aad, ct, gather(pieces, ctEnd0, TAG_SIZE), dst))
+      return dst;
+    return open(key, Buffer.concat(pieces), aad, out); // its exact error (E_DECRYPT)
   }
   const decipher = createDecipheriv("aes-256-gcm", key, gather(pieces, 0, NONCE_SIZE), {
     authTagLength: TAG_SIZE,
