@@ -114,7 +114,11 @@ export class Catalog {
       db = new Database(path);
       chmodSync(path, 0o600);
       db.pragma("journal_mode = WAL");
-      db.pragma("synchronous = FULL");
+      // Progress commits do not wait for the disk: after a power loss the catalog may lag behind
+      // the drives (never ahead of them: drives are fsynced before a commit names their stripes),
+      // and a lagging catalog only makes resume redo some work. A FULL sync per checkpoint stalled
+      // pack for ~0.15 s each. The set's creation and completion are made durable (see durably).
+      db.pragma("synchronous = NORMAL");
       db.pragma("busy_timeout = 5000");
     } catch (e) {
       throw new FerryError("E_CATALOG", `cannot open catalog ${path}: ${(e as Error).message}`, {
@@ -175,9 +179,21 @@ export class Catalog {
     return this.st.setsForSource.all(source) as SetRow[];
   }
   createSet(id: string, source: string, layout: string, secrets: string, options: string): void {
-    guard("creating the set", () =>
-      this.st.insertSet.run(id, source, new Date().toISOString(), layout, secrets, options),
+    this.durably(() =>
+      guard("creating the set", () =>
+        this.st.insertSet.run(id, source, new Date().toISOString(), layout, secrets, options),
+      ),
     );
+  }
+
+  /** Runs `fn` with every commit fsynced (synchronous = FULL), for records that must not roll back. */
+  private durably<T>(fn: () => T): T {
+    this.db.pragma("synchronous = FULL");
+    try {
+      return fn();
+    } finally {
+      this.db.pragma("synchronous = NORMAL");
+    }
   }
   getChunk(setId: string, id: Buffer): ChunkRow | undefined {
     return this.st.getChunk.get(setId, id) as ChunkRow | undefined;
@@ -296,7 +312,7 @@ export class Catalog {
   }
 
   finishSet(setId: string, stats: unknown): void {
-    guard("finishing the set", () => this.st.finish.run(JSON.stringify(stats), setId));
+    this.durably(() => guard("finishing the set", () => this.st.finish.run(JSON.stringify(stats), setId)));
   }
 
   close(): void {
