@@ -15,7 +15,7 @@ after(() => removeDir(dir));
 
 test("drive writer: syncs while blocks keep coming lose no SUMS entry and leave them in block order", async () => {
   const bs = 512;
-  const w = new DriveWriter(join(dir, "d"), { index: 0, id: "00", bag: "a", group: 0 }, bs, true);
+  const w = new DriveWriter(join(dir, "d"), { index: 0, id: "00", bag: "a", group: 0, shard: 0 }, bs, true);
   await w.prepare();
   const hashes: Buffer[] = [];
   const header = Buffer.alloc(BLOCK_HEADER_SIZE);
