@@ -17,7 +17,10 @@
 #include <node_api.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#define FERRY_X86 1
 #include <immintrin.h>
+#endif
 #include <pthread.h>
 #include <openssl/evp.h>
 #ifdef __GLIBC__
@@ -67,6 +70,7 @@ static void code_scalar(const uint8_t *coefs, int k, int m, const uint8_t **in, 
   }
 }
 
+#ifdef FERRY_X86
 /* ---- AVX2 split nibble ---- */
 __attribute__((target("avx2"))) static void code_avx2(const uint8_t *coefs, int k, int m, const uint8_t **in,
                                                       uint8_t **out, size_t len) {
@@ -156,14 +160,19 @@ __attribute__((target("avx2,gfni"))) static void code_gfni(const uint8_t *coefs,
   if (vlen < len) code_scalar(coefs, k, m, in, out, vlen, len);
 }
 
+#endif /* FERRY_X86 */
+
 typedef enum { KIND_SCALAR, KIND_AVX2, KIND_GFNI } kind_t;
 static kind_t chosen = KIND_SCALAR;
 static const char *kind_names[] = {"scalar", "avx2", "gfni"};
 
 static void code(kind_t kind, const uint8_t *coefs, int k, int m, const uint8_t **in, uint8_t **out, size_t len) {
+#ifdef FERRY_X86
   if (kind == KIND_GFNI) code_gfni(coefs, k, m, in, out, len);
   else if (kind == KIND_AVX2) code_avx2(coefs, k, m, in, out, len);
-  else code_scalar(coefs, k, m, in, out, 0, len);
+  else
+#endif
+    code_scalar(coefs, k, m, in, out, 0, len);
 }
 
 /* ---- N-API glue ---- */
@@ -383,9 +392,11 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void init_once(void) {
   gf_init();
+#ifdef FERRY_X86
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx2")) chosen = KIND_AVX2;
   if (chosen == KIND_AVX2 && __builtin_cpu_supports("gfni")) chosen = KIND_GFNI;
+#endif
 }
 
 /* Loaded once per thread (main and each worker): tables and the CPU check happen once. */
