@@ -43,6 +43,7 @@ import { buildLayout, type DriveSpec } from "./layout.js";
 import { tuneAllocator } from "../native/index.js";
 import { defaultPackThreads, PackPool, type PackWorkerEvent } from "./pack_pool.js";
 import { ChunkFilter } from "./chunk_filter.js";
+import { CHANGED_REASON, READ_TRIES, unchangedWhileRead } from "./source_file.js";
 import { StripeWriter } from "./stripe_writer.js";
 import { isS3Url, type S3Settings } from "../sinks/s3_url.js";
 import type { S3Source } from "../sources/s3.js";
@@ -713,7 +714,7 @@ class Packer {
   }
 
   private async packFile(rel: Buffer, abs: Buffer): Promise<void> {
-    for (let attempt = 0; attempt < 3; attempt++) {
+    for (let attempt = 0; attempt < READ_TRIES; attempt++) {
       let fh: Awaited<ReturnType<typeof open>>;
       try {
         fh = await open(abs, fsc.O_RDONLY | fsc.O_NOFOLLOW);
@@ -762,19 +763,14 @@ class Packer {
         this.skip(rel, tooManyChunks(ids.length));
         return;
       }
-      const stable =
-        before.size === after.size &&
-        before.mtimeNs === after.mtimeNs &&
-        before.ctimeNs === after.ctimeNs &&
-        BigInt(size) === after.size;
-      if (!stable) {
+      if (!unchangedWhileRead(before, after, size)) {
         ids = [];
         continue;
       }
       this.addEntry(ENTRY_FILE, rel, after, size, hasher.digestBuffer(), null, ids, end);
       return;
     }
-    this.skip(rel, "changed while being read (3 tries); pack it again when it is stable");
+    this.skip(rel, CHANGED_REASON);
   }
 
   /** The source's items: a folder walk, or a bucket listing. */
@@ -785,7 +781,7 @@ class Packer {
   /** Packs one object of an S3 source (ranged reads; read again if it changes, up to 3 times). */
   private async packObject(rel: Buffer, key: Buffer, st: BigIntStats): Promise<void> {
     const src = this.s3src!;
-    for (let attempt = 0; attempt < 3; attempt++) {
+    for (let attempt = 0; attempt < READ_TRIES; attempt++) {
       const ids: Buffer[] = [];
       let end = 0;
       let size = 0;
@@ -820,7 +816,7 @@ class Packer {
       else this.addEntry(ENTRY_FILE, rel, meta, size, hasher.digestBuffer(), null, ids, end);
       return;
     }
-    this.skip(rel, "changed while being read (3 tries); pack it again when it is stable");
+    this.skip(rel, CHANGED_REASON);
   }
 
   /** Dedups, compresses, seals and appends one chunk; returns the log end of its bytes. */

@@ -17,6 +17,7 @@ import { Blake3Hasher } from "@napi-rs/blake-hash";
 import { Chunker, chunkId, maybeCompress } from "../chunk/index.js";
 import { SEAL_OVERHEAD, seal } from "../crypto/index.js";
 import { chunkAad, FLAG_ZSTD } from "../format/index.js";
+import { CHANGED_REASON, READ_TRIES, unchangedWhileRead } from "./source_file.js";
 import type { PackWorkerEvent, PackWorkerInit, PackWorkerIn } from "./pack_pool.js";
 
 const init = workerData as PackWorkerInit;
@@ -91,7 +92,7 @@ const sourceError = (e: unknown) =>
   `read failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
 
 async function packFile(job: number, path: Uint8Array): Promise<void> {
-  for (let attempt = 0; attempt < 3; attempt++) {
+  for (let attempt = 0; attempt < READ_TRIES; attempt++) {
     let fd: number;
     try {
       fd = openSync(
@@ -144,12 +145,7 @@ async function packFile(job: number, path: Uint8Array): Promise<void> {
     } finally {
       closeSync(fd);
     }
-    const stable =
-      before.size === after.size &&
-      before.mtimeNs === after.mtimeNs &&
-      before.ctimeNs === after.ctimeNs &&
-      BigInt(size) === after.size;
-    if (!stable) {
+    if (!unchangedWhileRead(before, after, size)) {
       events.push({ t: "r", job });
       continue;
     }
@@ -165,7 +161,7 @@ async function packFile(job: number, path: Uint8Array): Promise<void> {
     });
     return;
   }
-  events.push({ t: "s", job, reason: "changed while being read (3 tries); pack it again when it is stable" });
+  events.push({ t: "s", job, reason: CHANGED_REASON });
 }
 
 async function run(): Promise<void> {

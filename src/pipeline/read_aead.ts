@@ -44,45 +44,38 @@ export function openPieces(key: Buffer, pieces: readonly Buffer[], aad: Uint8Arr
   if (total < SEAL_OVERHEAD || key.length !== 32 || (out && out.length < total - SEAL_OVERHEAD)) {
     return open(key, Buffer.concat(pieces), aad, out);
   }
-  const ctEnd0 = total - TAG_SIZE;
-  if (native !== null) {
-    const ct: Buffer[] = [];
-    let at = 0;
-    for (const p of pieces) {
-      const from = Math.max(NONCE_SIZE - at, 0);
-      const to = Math.min(ctEnd0 - at, p.length);
-      if (to > from) ct.push(p.subarray(from, to));
-      at += p.length;
-    }
-    const dst =
-      out === undefined ? Buffer.allocUnsafe(ctEnd0 - NONCE_SIZE) : out.subarray(0, ctEnd0 - NONCE_SIZE);
-    if (native.gcmOpenv(key, gather(pieces, 0, NONCE_SIZE), aad, ct, gather(pieces, ctEnd0, TAG_SIZE), dst))
-      return dst;
-    return open(key, Buffer.concat(pieces), aad, out); // its exact error (E_DECRYPT)
-  }
-  const decipher = createDecipheriv("aes-256-gcm", key, gather(pieces, 0, NONCE_SIZE), {
-    authTagLength: TAG_SIZE,
-  });
-  decipher.setAAD(aad);
   const ctEnd = total - TAG_SIZE;
-  decipher.setAuthTag(gather(pieces, ctEnd, TAG_SIZE));
+  const nonce = gather(pieces, 0, NONCE_SIZE);
+  const tag = gather(pieces, ctEnd, TAG_SIZE);
+  // The ciphertext as views of the pieces (nonce and tag cut off).
+  const ct: Buffer[] = [];
+  for (let at = 0, i = 0; i < pieces.length; at += pieces[i]!.length, i++) {
+    const from = Math.max(NONCE_SIZE - at, 0);
+    const to = Math.min(ctEnd - at, pieces[i]!.length);
+    if (to > from) ct.push(pieces[i]!.subarray(from, to));
+  }
   const n = ctEnd - NONCE_SIZE;
   const dst = out === undefined ? Buffer.allocUnsafe(n) : out.subarray(0, n);
-  let pos = 0;
-  let base = 0;
-  for (const p of pieces) {
-    const from = Math.max(NONCE_SIZE - base, 0);
-    const to = Math.min(ctEnd - base, p.length);
-    for (let off = from; off < to; off += SLICE) {
-      pos += decipher.update(p.subarray(off, Math.min(off + SLICE, to))).copy(dst, pos);
+  let ok: boolean;
+  if (native !== null) ok = native.gcmOpenv(key, nonce, aad, ct, tag, dst);
+  else {
+    const decipher = createDecipheriv("aes-256-gcm", key, nonce, { authTagLength: TAG_SIZE });
+    decipher.setAAD(aad);
+    decipher.setAuthTag(tag);
+    let pos = 0;
+    for (const c of ct) {
+      for (let off = 0; off < c.length; off += SLICE) {
+        pos += decipher.update(c.subarray(off, Math.min(off + SLICE, c.length))).copy(dst, pos);
+      }
     }
-    base += p.length;
+    try {
+      decipher.final();
+      ok = true;
+    } catch {
+      dst.fill(0);
+      ok = false;
+    }
   }
-  try {
-    decipher.final();
-  } catch {
-    dst.fill(0);
-    return open(key, Buffer.concat(pieces), aad, out);
-  }
-  return dst;
+  // A failure goes through `open` itself, for its exact error (E_DECRYPT).
+  return ok ? dst : open(key, Buffer.concat(pieces), aad, out);
 }
