@@ -20,7 +20,14 @@ if (files.length === 0) {
   console.error(`no test files under ${filter}/; run npm run build first`);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ["--test", "--test-concurrency=2", ...process.argv.slice(2), ...files], {
-  stdio: "inherit",
-});
+// A test or suite that hangs fails by name after 15 minutes instead of holding CI until its own
+// limit; the whole run is stopped after 75 minutes as a last resort.
+const TEST_TIMEOUT_MS = 15 * 60_000;
+const RUN_TIMEOUT_MS = 75 * 60_000;
+const r = spawnSync(
+  process.execPath,
+  ["--test", "--test-concurrency=2", `--test-timeout=${TEST_TIMEOUT_MS}`, ...process.argv.slice(2), ...files],
+  { stdio: "inherit", timeout: RUN_TIMEOUT_MS, killSignal: "SIGKILL" },
+);
+if (r.error) console.error(`test run stopped: ${r.error.message}`);
 process.exit(r.status ?? 1);

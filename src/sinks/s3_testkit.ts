@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createServer, request, type Server } from "node:http";
+import { type ClientRequest, createServer, request, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -69,8 +69,12 @@ export async function startStore(dataDir: string): Promise<TestStore> {
     proc.on("exit", (c) => reject(new Error(`s3rver exited with ${c}`)));
   });
   return mk(`http://127.0.0.1:${port}`, "S3RVER", "S3RVER", "us-east-1", async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((r) => proc.once("exit", r));
     proc.kill("SIGTERM");
-    await new Promise((r) => proc.once("exit", r));
+    const late = setTimeout(() => proc.kill("SIGKILL"), 5000);
+    await exited;
+    clearTimeout(late);
   });
 }
 
@@ -126,6 +130,7 @@ export class FaultProxy {
   onRequest: ((s: Seen) => void) | null = null;
   private server!: Server;
   private readonly sockets = new Set<Socket>();
+  private readonly upstream = new Set<ClientRequest>();
   private n = 0;
   endpoint = "";
 
@@ -166,7 +171,14 @@ export class FaultProxy {
         return;
       }
       const up = request(
-        { host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers },
+        {
+          host: t.hostname,
+          port: t.port,
+          method: req.method,
+          path: req.url,
+          headers: req.headers,
+          agent: false,
+        },
         (ur) => {
           seen.status = ur.statusCode ?? 0;
           if (seen.fault === "reset-response") {
@@ -183,6 +195,13 @@ export class FaultProxy {
         },
       );
       up.on("error", () => req.socket.destroy());
+      // A client that goes away mid-body must not leave the upstream request half-sent: the
+      // store would wait for the rest for minutes and hold its shutdown (and this process) open.
+      req.on("close", () => {
+        if (!req.complete) up.destroy();
+      });
+      this.upstream.add(up);
+      up.on("close", () => this.upstream.delete(up));
       req.pipe(up);
     });
     this.server.on("connection", (s) => {
@@ -209,6 +228,8 @@ export class FaultProxy {
 
   async stop(): Promise<void> {
     for (const s of this.sockets) s.destroy();
+    for (const u of this.upstream) u.destroy();
+    this.server.closeAllConnections();
     await new Promise((r) => this.server.close(r));
   }
 }
