@@ -21,12 +21,20 @@ if (files.length === 0) {
   process.exit(1);
 }
 // A test or suite that hangs fails by name after 15 minutes instead of holding CI until its own
-// limit; the whole run is stopped after 75 minutes as a last resort.
+// limit; a test file whose tests are done exits even if a handle leaked (--test-force-exit);
+// the whole run is stopped after 75 minutes as a last resort.
 const TEST_TIMEOUT_MS = 15 * 60_000;
 const RUN_TIMEOUT_MS = 75 * 60_000;
 const r = spawnSync(
   process.execPath,
-  ["--test", "--test-concurrency=2", `--test-timeout=${TEST_TIMEOUT_MS}`, ...process.argv.slice(2), ...files],
+  [
+    "--test",
+    "--test-concurrency=2",
+    "--test-force-exit",
+    `--test-timeout=${TEST_TIMEOUT_MS}`,
+    ...process.argv.slice(2),
+    ...files,
+  ],
   { stdio: "inherit", timeout: RUN_TIMEOUT_MS, killSignal: "SIGKILL" },
 );
 if (r.error) console.error(`test run stopped: ${r.error.message}`);
