@@ -5,6 +5,7 @@ import { FerryError } from "../errors.js";
 import {
   BLOCK_HEADER_SIZE,
   checkBlock,
+  checkBlockHeader,
   type ManifestBody,
   type SetLayout,
   stripeDataSize,
@@ -250,6 +251,14 @@ export interface StripeReaderOptions {
    * 0 turns read-ahead off).
    */
   readAheadBytes?: number;
+  /**
+   * Check block headers only, leaving the payload checks to the caller's AEAD (default false:
+   * every block is hashed and compared with SUMS). For callers that authenticate every byte
+   * they use and call {@link StripeReader.recheck} when that fails: the stripes are then read
+   * again with every check, so damage is found and rebuilt from parity as before. Unpack saves
+   * a BLAKE3 pass and a SUMS read per block this way.
+   */
+  lazyChecks?: boolean;
 }
 
 /** A stripe being read or in the cache. */
@@ -261,6 +270,8 @@ interface StripeEntry {
   /** Holders: the read itself while in flight, and callers using its shards right now. */
   refs: number;
   cached: boolean;
+  /** Rebuilt from parity (counted in repairedStripes). */
+  repaired: boolean;
 }
 
 /**
@@ -293,6 +304,9 @@ export class StripeReader {
   private readonly poolMax: number;
   readonly bad: BadBlock[] = [];
   repairedStripes = 0;
+  private readonly lazy: boolean;
+  /** With lazyChecks: stripes a caller found bad, read with every check from now on. */
+  private readonly mustCheck = new Set<number>();
 
   constructor(
     readonly set: OpenedSet,
@@ -307,6 +321,7 @@ export class StripeReader {
     // never evicts a stripe before its reader gets to it.
     this.cacheStripes = Math.max(2, Math.floor((opts.cacheBytes ?? 24 << 20) / size)) + this.aheadStripes;
     this.poolMax = (k + m) * 4;
+    this.lazy = opts.lazyChecks === true;
   }
 
   /** Whether drive `d`'s SUMS file hashes to what the signed manifest records (computed once). */
@@ -346,6 +361,7 @@ export class StripeReader {
     stripe: number,
     shard: number,
     records: Buffer[] | null,
+    full = true,
   ): Promise<Buffer | null> {
     const { layout } = this.set;
     const G = layout.groups.length;
@@ -355,20 +371,24 @@ export class StripeReader {
     const d = this.set.drives[driveIdx];
     if (!d) return null;
     const into = records ? this.pool.pop() : undefined;
-    const [rec, sums] = await Promise.all([d.readBlock(n, layout.blockSize, into), d.readSums(n, 1)]);
+    const [rec, sums] = await Promise.all([
+      d.readBlock(n, layout.blockSize, into),
+      full ? d.readSums(n, 1) : null,
+    ]);
     if (!rec) {
       if (into) this.recycle([into]);
       this.bad.push({ drive: driveIdx, block: n, stripe, reason: "block missing or unreadable" });
       return null;
     }
-    const why = checkBlock(rec, {
+    const want = {
       setId: this.set.setId,
       stripe,
       shard,
       group,
       blockSize: layout.blockSize,
-      sum: sums.length === 32 ? sums : undefined,
-    });
+      sum: sums?.length === 32 ? sums : undefined,
+    };
+    const why = full ? checkBlock(rec, want) : checkBlockHeader(rec, want);
     if (why) {
       if (records) this.recycle([rec]);
       this.bad.push({ drive: driveIdx, block: n, stripe, reason: why });
@@ -378,8 +398,16 @@ export class StripeReader {
     return rec.subarray(BLOCK_HEADER_SIZE);
   }
 
-  /** Reads, checks and (where needed) rebuilds the k data shards of global stripe `s`. */
-  private async loadShards(s: number, records: Buffer[]): Promise<Buffer[]> {
+  /**
+   * Reads, checks and (where needed) rebuilds the k data shards of global stripe `s`; with
+   * `full` false, blocks are checked by header only (see lazyChecks).
+   */
+  private async loadShards(
+    s: number,
+    records: Buffer[],
+    full: boolean,
+    entry: StripeEntry,
+  ): Promise<Buffer[]> {
     const { k, m } = this.set.layout;
     const shards: (Uint8Array | null)[] = new Array(k + m).fill(null);
     const tried: boolean[] = new Array(k + m).fill(false);
@@ -392,14 +420,14 @@ export class StripeReader {
     for (const wantTrusted of [true, false]) {
       const candidates: number[] = [];
       for (let i = 0; i < k + m; i++) {
-        if (!tried[i] && (await this.sumsTrusted(members[i]!)) === wantTrusted) candidates.push(i);
+        if (!tried[i] && (!full || (await this.sumsTrusted(members[i]!))) === wantTrusted) candidates.push(i);
       }
       while (good < k && candidates.length) {
         const wave = candidates.splice(0, k - good);
         const got = await Promise.all(
           wave.map((i) => {
             tried[i] = true;
-            return this.readShardInto(s, i, records);
+            return this.readShardInto(s, i, records, full);
           }),
         );
         got.forEach((b, j) => {
@@ -421,6 +449,7 @@ export class StripeReader {
     if (shards.slice(0, k).some((x) => !x)) {
       this.rs.reconstruct(shards, { dataOnly: true });
       this.repairedStripes++;
+      entry.repaired = true;
     }
     return shards
       .slice(0, k)
@@ -442,7 +471,15 @@ export class StripeReader {
       return hit;
     }
     const records: Buffer[] = [];
-    const entry: StripeEntry = { shards: this.loadShards(s, records), records, refs: 2, cached: true };
+    const full = !this.lazy || this.mustCheck.has(s);
+    const entry: StripeEntry = {
+      shards: Promise.resolve([]),
+      records,
+      refs: 2,
+      cached: true,
+      repaired: false,
+    };
+    entry.shards = this.loadShards(s, records, full, entry);
     const settled: Promise<unknown> = entry.shards.then(
       () => {
         this.loading.delete(settled);
@@ -482,6 +519,38 @@ export class StripeReader {
     const stripes = this.set.manifest?.stripes ?? 0;
     const end = Math.min(stripes - 1, last + this.aheadStripes);
     for (let t = last + 1; t <= end; t++) if (!this.cache.has(t)) this.release(this.hold(t));
+  }
+
+  /**
+   * With lazyChecks: the caller found the log range [offset, offset + length) bad (its AEAD
+   * failed). Its stripes are read again, with every check, from now on; the copies read
+   * without them are dropped, with what they counted. Returns whether any stripe of the range
+   * had been read without the full checks, that is, whether reading it again can differ.
+   */
+  recheck(offset: number, length: number): boolean {
+    if (!this.lazy || length <= 0) return false;
+    const size = stripeDataSize(this.set.layout);
+    const first = Math.floor(offset / size);
+    const last = Math.floor((offset + length - 1) / size);
+    const fresh = new Set<number>();
+    for (let s = first; s <= last; s++) {
+      if (this.mustCheck.has(s)) continue;
+      this.mustCheck.add(s);
+      fresh.add(s);
+      const e = this.cache.get(s);
+      if (!e) continue;
+      this.cache.delete(s);
+      e.cached = false;
+      if (e.refs === 0) this.recycle(e.records);
+      if (e.repaired) this.repairedStripes--;
+    }
+    if (fresh.size) {
+      // The full read finds (and records) again what the quick one found in these stripes.
+      const keep = this.bad.filter((b) => !fresh.has(b.stripe));
+      this.bad.length = 0;
+      this.bad.push(...keep);
+    }
+    return fresh.size > 0;
   }
 
   /** The k·blockSize data bytes of global stripe `s` (a copy); throws E_UNRECOVERABLE. */

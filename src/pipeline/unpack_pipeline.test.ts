@@ -164,6 +164,54 @@ describe("StripeReader with read-ahead", () => {
     });
   }
 
+  test("lazyChecks: a damaged payload passes a header-only read; recheck reads it fully and rebuilds it", async () => {
+    const copies = join(dir, "lazy");
+    mkdirSync(copies);
+    const paths: string[] = [];
+    for (const [i, p] of drives.entries()) {
+      paths.push(join(copies, `d${i}`));
+      await tk.copyDrive(p, paths[i]!);
+    }
+    const log = await wholeLog(drives);
+    const set = await openSet(paths, { unlock });
+    const { layout } = set;
+    const size = stripeDataSize(layout);
+    const { group, n } = tk.blockOf(layout, 1);
+    const drive = layout.groups[group]!.drives[0]!;
+    await tk.flipPayloadByte(paths[drive]!, n, layout.blockSize, 100);
+    const want = log.subarray(size, size + 200);
+
+    const strict = new StripeReader(set, { readAheadBytes: 0 });
+    const lazy = new StripeReader(set, { readAheadBytes: 0, lazyChecks: true });
+    try {
+      assert.ok((await strict.readLog(size, 200)).equals(want), "the default reader hashes every block");
+      assert.equal(strict.recheck(size, 200), false, "nothing to recheck without lazyChecks");
+
+      const quick = await lazy.readLog(size, 200);
+      assert.notEqual(quick[100], want[100], "read by header only, the flipped byte comes through");
+      assert.ok(quick.subarray(0, 100).equals(want.subarray(0, 100)));
+      assert.equal(lazy.bad.length, 0);
+      assert.equal(lazy.recheck(size, 200), true);
+      assert.ok((await lazy.readLog(size, 200)).equals(want), "read again with every check, rebuilt");
+      assert.deepEqual(
+        lazy.bad.map((b) => [b.drive, b.block, b.stripe, b.reason]),
+        [[drive, n, 1, "block checksum mismatch"]],
+      );
+      assert.equal(lazy.repairedStripes, 1);
+      assert.equal(lazy.recheck(size + 50, 10), false, "already read with every check");
+      assert.ok((await lazy.readLog(0, size)).equals(log.subarray(0, size)), "other stripes unaffected");
+    } finally {
+      await strict.close();
+      await lazy.close();
+    }
+    // End to end: unpack (lazy) finds the damage through the chunk's AEAD and heals it.
+    const to = join(dir, "lazy-out");
+    const r = await unpack({ drives: paths, to, unlock });
+    await tk.compareTrees(src, to);
+    assert.equal(r.lost.length, 0);
+    assert.ok(r.badBlocks >= 1 && r.repairedStripes >= 1, `bad ${r.badBlocks} repaired ${r.repairedStripes}`);
+  });
+
   test("a lost stripe read ahead fails only the readers that ask for it", async () => {
     const copies = join(dir, "lost");
     mkdirSync(copies);
