@@ -17,6 +17,20 @@ test("CSV text compresses and round-trips", () => {
   }
 });
 
+test("decompress into a caller's buffer of exactly the expected length", () => {
+  const csv = csvText(200_000);
+  const r = maybeCompress(csv);
+  const into = Buffer.alloc(csv.length, 0xee);
+  const out = decompress(r.data, csv.length, into);
+  assert.equal(out, into, "written in place");
+  assert.deepEqual(out, Buffer.from(csv));
+  assert.throws(
+    () => decompress(r.data, csv.length, Buffer.alloc(csv.length + 1)),
+    (e) => FerryError.is(e, "E_USAGE"),
+  );
+  assert.throws(() => decompress(r.data.subarray(0, 100), csv.length, into), isCorrupt);
+});
+
 test("incompressible input stays uncompressed and is returned as-is", () => {
   for (const len of [1, 100, 5000, SAMPLE_BYTES, 1 << 20, 4 << 20]) {
     const rnd = xorshift32Bytes(len, len);

@@ -173,18 +173,25 @@ function corrupt(message: string, cause?: unknown): FerryError {
  * Decompress a frame made by {@link maybeCompress}. Exactly `expectedLength` bytes are allocated up
  * front (a lying frame header cannot make it allocate more). Throws `E_CORRUPT` if the data does not
  * decode, fails its checksum, or decodes to a different length; `E_USAGE` for a bad `expectedLength`.
+ * With `into` (exactly `expectedLength` bytes, e.g. a pooled buffer), the output is written there.
  *
  * @example
  * const { data, compressed } = maybeCompress(chunk);
  * if (compressed) decompress(data, chunk.length).equals(chunk); // true
  */
-export function decompress(data: Uint8Array, expectedLength: number): Buffer {
+export function decompress(data: Uint8Array, expectedLength: number, into?: Buffer): Buffer {
   if (!(data instanceof Uint8Array)) throw new FerryError("E_USAGE", "decompress needs a Uint8Array");
   if (!Number.isSafeInteger(expectedLength) || expectedLength < 0 || expectedLength > 2 ** 31 - 1) {
     throw new FerryError("E_USAGE", `expected length ${expectedLength} is not a valid chunk length`);
   }
+  if (into && into.length !== expectedLength) {
+    throw new FerryError(
+      "E_USAGE",
+      `decompress: the output buffer must hold exactly ${expectedLength} bytes`,
+    );
+  }
   if (dctx === null) dctx = new binding.DCtx();
-  const out = Buffer.allocUnsafe(expectedLength);
+  const out = into ?? Buffer.allocUnsafe(expectedLength);
   let n: number;
   try {
     n = dctx.decompress(out, data);
