@@ -1,6 +1,7 @@
 /**
  * The optional native kernel (native/ferry_native.c, built by node-gyp at install time): SIMD
- * Reed-Solomon coding (GFNI or AVX2, scalar fallback). When it is not built (no compiler) or
+ * Reed-Solomon coding (GFNI or AVX2, scalar fallback), AES-256-GCM through Node's own OpenSSL,
+ * and allocator tuning. When it is not built (no compiler) or
  * `FERRY_NATIVE=0`, ferry uses its plain-JS kernel: same results, slower. `FERRY_REQUIRE_NATIVE=1`
  * makes a missing native kernel an error (CI sets it, so a broken build cannot hide).
  *
