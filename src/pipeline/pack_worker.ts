@@ -74,6 +74,9 @@ function flush(): void {
 }
 
 async function emitChunk(job: number, plain: Buffer): Promise<void> {
+  // The file hash is fed chunk by chunk (chunks partition the file, in order), so each chunk is
+  // hashed, identified and sealed while it is still in the CPU's cache.
+  fileHasher.update(plain);
   const id = chunkId(idKey, plain);
   const c = maybeCompress(plain);
   const flags = c.compressed ? FLAG_ZSTD : 0;
@@ -130,7 +133,6 @@ async function packFile(job: number, path: Uint8Array): Promise<void> {
         }
         if (n === 0) break;
         const data = inBuf.subarray(0, n);
-        hasher.update(data);
         size += n;
         for (const c of chunker.views(data)) await emitChunk(job, c);
       }
