@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import { FerryError } from "../errors.js";
-import { decompress, maybeCompress, SAMPLE_BYTES, sampleSuggestsSaving } from "./compress.js";
+import { decompress, maybeCompress, SAMPLE_BYTES, sampleSuggestsSaving, TINY_BYTES } from "./compress.js";
 import { csvText, xorshift32Bytes } from "./testdata.js";
 
 const isCorrupt = (e: unknown) => FerryError.is(e, "E_CORRUPT");
@@ -141,10 +141,17 @@ test("wrong expected length is E_CORRUPT; bad expected length is E_USAGE", () =>
   }
 });
 
-test("sampleSuggestsSaving: rejects random, accepts text and mixed chunks, always tries small chunks", () => {
+test("sampleSuggestsSaving: rejects random, accepts text and mixed chunks, always tries tiny chunks", () => {
   assert.equal(sampleSuggestsSaving(xorshift32Bytes(8, 1 << 20)), false);
   assert.equal(sampleSuggestsSaving(xorshift32Bytes(8, 4 << 20)), false);
-  assert.equal(sampleSuggestsSaving(xorshift32Bytes(8, SAMPLE_BYTES)), true);
+  assert.equal(sampleSuggestsSaving(xorshift32Bytes(8, TINY_BYTES)), true);
+  // Small chunks (a small image, a small CSV) are judged by a 4 KiB sample.
+  for (const len of [TINY_BYTES + 1, 36_000, SAMPLE_BYTES]) {
+    assert.equal(sampleSuggestsSaving(xorshift32Bytes(8, len)), false, `random ${len}`);
+    assert.equal(maybeCompress(xorshift32Bytes(8, len)).compressed, false);
+    assert.equal(sampleSuggestsSaving(csvText(len)), true, `csv ${len}`);
+    assert.equal(maybeCompress(csvText(len)).compressed, true);
+  }
   assert.equal(sampleSuggestsSaving(csvText(1 << 20)), true);
   // a CSV region in the last quarter only
   const tail = Buffer.concat([xorshift32Bytes(9, 768 * 1024), csvText(256 * 1024)]);

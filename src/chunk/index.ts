@@ -22,6 +22,7 @@ export {
   type MaybeCompressed,
   maybeCompress,
   SAMPLE_BYTES,
+  TINY_BYTES,
   sampleSuggestsSaving,
 } from "./compress.js";
 export {
