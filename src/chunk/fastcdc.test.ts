@@ -216,6 +216,41 @@ test("property: split-invariance on random bytes with small parameters", () => {
   );
 });
 
+test("property: views() cuts as push() does, in place where it can, whatever the splits", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 0xffffffff }),
+      fc.integer({ min: 0, max: 40_000 }),
+      fc.array(fc.integer({ min: 1, max: 6000 }), { minLength: 1, maxLength: 10 }),
+      (seed, len, splits) => {
+        const data = xorshift32Bytes(seed, len);
+        const c = new Chunker(SMALL);
+        const got: Buffer[] = [];
+        let inPlace = 0;
+        let off = 0;
+        for (let k = 0; off < data.length; k++) {
+          const piece = data.subarray(off, Math.min(data.length, off + splits[k % splits.length]!));
+          for (const v of c.views(piece)) {
+            if (v.buffer === piece.buffer) inPlace++;
+            got.push(Buffer.from(v)); // a view is valid only until the loop moves on
+          }
+          assert.ok(c.pendingBytes < c.params.maxSize);
+          off += piece.length;
+        }
+        for (const v of c.finishViews()) got.push(Buffer.from(v));
+        const cuts: number[] = [];
+        let pos = 0;
+        for (const g of got) cuts.push((pos += g.length));
+        assert.deepEqual(cuts, cutsOf(data, SMALL));
+        assert.ok(Buffer.concat(got).equals(data));
+        // Pieces much longer than maxSize are mostly cut in place.
+        if (splits.every((n) => n >= 4 * c.params.maxSize) && got.length > 8) assert.ok(inPlace > 0);
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
+
 test("all chunks are within [min, max] except the last; default params, random splits", () => {
   const data = xorshift32Bytes(0xc0ffee, 20 * 1024 * 1024 + 333);
   const whole = cutsOf(data);

@@ -393,37 +393,51 @@ export class Chunker {
     let off = 0;
     const len = data.length;
     const src = plain(data);
-    // Fast path: nothing pending, cut straight out of the caller's buffer (saves one copy).
-    if (this.#head === this.#tail) {
-      while (len - off >= maxSize) {
-        const c = cut(src, off, len, minSize, avgSize, maxSize, maskS, maskL);
-        const from = off;
-        off = c;
-        yield take(src, from, c);
-      }
-    }
+    // A cut is final (the same whatever data follows) when it is a content cut before the end of
+    // what is at hand, or the forced cut at maxSize; a cut at the end of the data at hand is not.
+    // Cutting every final cut as soon as it is found leaves only the bytes after the last one
+    // pending, so little is copied: the caller's bytes are cut in place, and the internal buffer
+    // holds just one chunk's worth across each push.
     while (off < len) {
-      let buf = this.#buf;
-      if (buf === null) {
-        buf = plain(Buffer.allocUnsafe(2 * maxSize));
-        this.#buf = buf;
+      if (this.#head === this.#tail) {
+        // Nothing pending: cut straight out of the caller's buffer.
+        const c = cut(src, off, len, minSize, avgSize, maxSize, maskS, maskL);
+        if (c < len || c - off === maxSize) {
+          const from = off;
+          off = c;
+          yield take(src, from, c);
+          continue;
+        }
+        // The rest is the start of a chunk that ends in later data: keep it.
+        let buf = this.#buf;
+        if (buf === null) {
+          buf = plain(Buffer.allocUnsafe(maxSize));
+          this.#buf = buf;
+        }
+        buf.set(src.subarray(off, len), 0);
+        this.#head = 0;
+        this.#tail = len - off;
+        return;
       }
-      if (this.#tail === buf.length) {
+      // A chunk is pending: add at most what it can still grow by (it ends within maxSize).
+      const buf = this.#buf!;
+      if (this.#head > 0) {
         buf.copyWithin(0, this.#head, this.#tail);
         this.#tail -= this.#head;
         this.#head = 0;
       }
-      const n = Math.min(buf.length - this.#tail, len - off);
+      const n = Math.min(maxSize - this.#tail, len - off);
       buf.set(src.subarray(off, off + n), this.#tail);
       this.#tail += n;
-      off += n;
-      while (this.#tail - this.#head >= maxSize) {
-        const c = cut(buf, this.#head, this.#tail, minSize, avgSize, maxSize, maskS, maskL);
-        const from = this.#head;
-        this.#head = c;
-        yield take(buf, from, c);
+      const c = cut(buf, 0, this.#tail, minSize, avgSize, maxSize, maskS, maskL);
+      if (c < this.#tail || c === maxSize) {
+        // Its end is found: the bytes copied past it are cut from the caller's buffer instead.
+        off += n - (this.#tail - c);
+        this.#head = this.#tail = 0;
+        yield take(buf, 0, c);
+      } else {
+        off += n; // all of it joined the pending chunk (so the data is used up)
       }
-      if (this.#head === this.#tail) this.#head = this.#tail = 0;
     }
   }
 
