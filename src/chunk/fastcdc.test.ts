@@ -240,7 +240,10 @@ test("property: views() cuts as push() does, in place where it can, whatever the
         for (const v of c.finishViews()) got.push(Buffer.from(v));
         const cuts: number[] = [];
         let pos = 0;
-        for (const g of got) cuts.push((pos += g.length));
+        for (const g of got) {
+          pos += g.length;
+          cuts.push(pos);
+        }
         assert.deepEqual(cuts, cutsOf(data, SMALL));
         assert.ok(Buffer.concat(got).equals(data));
         // Pieces much longer than maxSize are mostly cut in place.
