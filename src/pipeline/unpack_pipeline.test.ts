@@ -118,6 +118,18 @@ describe("StripeReader with read-ahead", () => {
   });
   after(() => tk.removeDir(dir));
 
+  /** Copies of the set's drives under `name`, to damage. */
+  async function copyDrives(name: string): Promise<string[]> {
+    const copies = join(dir, name);
+    mkdirSync(copies);
+    const paths: string[] = [];
+    for (const [i, p] of drives.entries()) {
+      paths.push(join(copies, `d${i}`));
+      await tk.copyDrive(p, paths[i]!);
+    }
+    return paths;
+  }
+
   /** The whole log, read stripe by stripe without read-ahead or pieces. */
   async function wholeLog(paths: string[]): Promise<Buffer> {
     const set = await openSet(paths, { unlock });
@@ -165,13 +177,7 @@ describe("StripeReader with read-ahead", () => {
   }
 
   test("lazyChecks: a damaged payload passes a header-only read; recheck reads it fully and rebuilds it", async () => {
-    const copies = join(dir, "lazy");
-    mkdirSync(copies);
-    const paths: string[] = [];
-    for (const [i, p] of drives.entries()) {
-      paths.push(join(copies, `d${i}`));
-      await tk.copyDrive(p, paths[i]!);
-    }
+    const paths = await copyDrives("lazy");
     const log = await wholeLog(drives);
     const set = await openSet(paths, { unlock });
     const { layout } = set;
@@ -213,13 +219,7 @@ describe("StripeReader with read-ahead", () => {
   });
 
   test("a lost stripe read ahead fails only the readers that ask for it", async () => {
-    const copies = join(dir, "lost");
-    mkdirSync(copies);
-    const paths: string[] = [];
-    for (const [i, p] of drives.entries()) {
-      paths.push(join(copies, `d${i}`));
-      await tk.copyDrive(p, paths[i]!);
-    }
+    const paths = await copyDrives("lost");
     const set = await openSet(paths, { unlock });
     const { layout } = set;
     const size = stripeDataSize(layout);
