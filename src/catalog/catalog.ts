@@ -4,11 +4,18 @@ import Database from "better-sqlite3";
 import { FerryError } from "../errors.js";
 
 /** Schema version of the origin catalog; migrations run from the stored value up to this. */
-export const CATALOG_SCHEMA = 1;
+export const CATALOG_SCHEMA = 2;
 
-const SCHEMA_V1 = `
+/**
+ * Schema 2. Rows name their set by a small integer (`sets.no`), not by the 32-character set id:
+ * the id appeared in every row and every key and made up about a third of a small-file catalog.
+ * An entry's `refs` hold each chunk's id and its place in the log (see {@link REF_SIZE}), so
+ * writing the index needs no lookup per chunk.
+ */
+const SCHEMA_V2 = `
 CREATE TABLE IF NOT EXISTS sets(
-  id TEXT PRIMARY KEY,
+  no INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
   source TEXT NOT NULL,
   state TEXT NOT NULL,
   created TEXT NOT NULL,
@@ -17,22 +24,55 @@ CREATE TABLE IF NOT EXISTS sets(
   options TEXT NOT NULL,
   stripes INTEGER NOT NULL DEFAULT 0,
   log_length INTEGER NOT NULL DEFAULT 0,
-  next_seq INTEGER NOT NULL DEFAULT 0,
   stats TEXT
 );
 CREATE TABLE IF NOT EXISTS chunks(
-  set_id TEXT NOT NULL, id BLOB NOT NULL, offset INTEGER NOT NULL, stored INTEGER NOT NULL,
+  set_no INTEGER NOT NULL, id BLOB NOT NULL, offset INTEGER NOT NULL, stored INTEGER NOT NULL,
   plain INTEGER NOT NULL, flags INTEGER NOT NULL,
-  PRIMARY KEY(set_id, id)) WITHOUT ROWID;
+  PRIMARY KEY(set_no, id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS entries(
-  set_id TEXT NOT NULL, path BLOB NOT NULL, seq INTEGER NOT NULL, type INTEGER NOT NULL,
-  mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL, mtime_ns TEXT NOT NULL,
-  size INTEGER NOT NULL, hash BLOB, target BLOB, chunk_ids BLOB,
-  PRIMARY KEY(set_id, path)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS entries_seq ON entries(set_id, seq);
-CREATE TABLE IF NOT EXISTS skipped(set_id TEXT NOT NULL, path BLOB NOT NULL, reason TEXT NOT NULL,
-  PRIMARY KEY(set_id, path)) WITHOUT ROWID;
+  set_no INTEGER NOT NULL, path BLOB NOT NULL, type INTEGER NOT NULL,
+  mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+  size INTEGER NOT NULL, hash BLOB, target BLOB, refs BLOB,
+  PRIMARY KEY(set_no, path)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS skipped(set_no INTEGER NOT NULL, path BLOB NOT NULL, reason TEXT NOT NULL,
+  PRIMARY KEY(set_no, path)) WITHOUT ROWID;
 `;
+
+/**
+ * Bytes per chunk in an entry's `refs`: the 32-byte chunk id, then its place in the data log as
+ * little-endian integers: offset (u64), stored length (u32), plain length (u32), flags (u8).
+ */
+export const REF_SIZE = 49;
+
+/** A chunk's place in the data log. */
+export interface ChunkRow {
+  offset: number;
+  stored: number;
+  plain: number;
+  flags: number;
+}
+
+/** Writes one chunk reference (id and place) at `at` of `out`. */
+export function writeRef(out: Buffer, at: number, id: Uint8Array, c: ChunkRow): void {
+  out.set(id, at);
+  out.writeUInt32LE(c.offset % 0x1_0000_0000, at + 32);
+  out.writeUInt32LE(Math.floor(c.offset / 0x1_0000_0000), at + 36);
+  out.writeUInt32LE(c.stored, at + 40);
+  out.writeUInt32LE(c.plain, at + 44);
+  out.writeUInt8(c.flags, at + 48);
+}
+
+/** Reads the chunk reference at `at` of `refs` (the id is a view into `refs`). */
+export function readRef(refs: Buffer, at: number): ChunkRow & { id: Buffer } {
+  return {
+    id: refs.subarray(at, at + 32),
+    offset: refs.readUInt32LE(at + 32) + refs.readUInt32LE(at + 36) * 0x1_0000_0000,
+    stored: refs.readUInt32LE(at + 40),
+    plain: refs.readUInt32LE(at + 44),
+    flags: refs.readUInt8(at + 48),
+  };
+}
 
 /** Runs a catalog operation, turning SQLite failures (busy, full, I/O) into E_CATALOG. */
 function guard<T>(what: string, fn: () => T): T {
@@ -52,6 +92,8 @@ function guard<T>(what: string, fn: () => T): T {
 
 /** A set as the origin catalog knows it. */
 export interface SetRow {
+  /** The set's number inside this catalog (rows of the other tables name it). */
+  no: number;
   id: string;
   source: string;
   state: "packing" | "complete";
@@ -61,31 +103,51 @@ export interface SetRow {
   options: string;
   stripes: number;
   log_length: number;
-  next_seq: number;
   stats: string | null;
 }
 
-/** A chunk's place in the data log. */
-export interface ChunkRow {
-  offset: number;
-  stored: number;
-  plain: number;
-  flags: number;
-}
-
-/** An entry row as stored. */
+/** An entry as stored. */
 export interface EntryRow {
   path: Buffer;
-  seq: number;
   type: number;
   mode: number;
   uid: number;
   gid: number;
-  mtime_ns: string;
+  mtimeNs: bigint;
   size: number;
   hash: Buffer | null;
   target: Buffer | null;
-  chunk_ids: Buffer | null;
+  /** Files: {@link REF_SIZE} bytes per chunk, in file order (see {@link readRef}). */
+  refs: Buffer | null;
+}
+
+/** An entry row as SQLite gives it with safe integers on (every integer a bigint). */
+interface RawEntry {
+  path: Buffer;
+  type: bigint;
+  mode: bigint;
+  uid: bigint;
+  gid: bigint;
+  mtime_ns: bigint;
+  size: bigint;
+  hash: Buffer | null;
+  target: Buffer | null;
+  refs: Buffer | null;
+}
+
+function entryFrom(r: RawEntry): EntryRow {
+  return {
+    path: r.path,
+    type: Number(r.type),
+    mode: Number(r.mode),
+    uid: Number(r.uid),
+    gid: Number(r.gid),
+    mtimeNs: r.mtime_ns,
+    size: Number(r.size),
+    hash: r.hash,
+    target: r.target,
+    refs: r.refs,
+  };
 }
 
 /**
@@ -93,9 +155,13 @@ export interface EntryRow {
  * resume after a crash and dedup across the whole set. It holds the set's secrets, so it is
  * created with mode 0600 and never copied to a drive.
  *
+ * Sets are named by their id in {@link getSet}; every other call takes the set's number
+ * (`SetRow.no`), a small integer local to this catalog.
+ *
  * @example
  * const cat = Catalog.open("/home/me/.local/share/ferry/catalog.db");
  * const set = cat.getSet(id);
+ * for (const e of cat.entries(set.no)) console.log(e.path.toString());
  */
 export class Catalog {
   readonly db: Database.Database;
@@ -106,7 +172,7 @@ export class Catalog {
     this.st = this.prepare();
   }
 
-  /** Opens (creating if needed) the catalog at `path`. */
+  /** Opens (creating if needed) the catalog at `path`, migrating an older schema in place. */
   static open(path: string): Catalog {
     let db: Database.Database;
     try {
@@ -126,20 +192,23 @@ export class Catalog {
         cause: e,
       });
     }
-    const version = Number(db.pragma("user_version", { simple: true }));
-    if (version > CATALOG_SCHEMA) {
+    try {
+      const version = Number(db.pragma("user_version", { simple: true }));
+      if (version > CATALOG_SCHEMA) {
+        throw new FerryError(
+          "E_CATALOG",
+          `catalog ${path} has schema ${version}; this ferry knows ${CATALOG_SCHEMA}`,
+          { hint: "Use a newer ferry" },
+        );
+      }
+      if (version === 1) guard(`migrating catalog ${path} to schema 2`, () => migrateV1(db));
+      else if (version < 1) {
+        db.exec(SCHEMA_V2);
+        db.pragma(`user_version = ${CATALOG_SCHEMA}`);
+      }
+    } catch (e) {
       db.close();
-      throw new FerryError(
-        "E_CATALOG",
-        `catalog ${path} has schema ${version}; this ferry knows ${CATALOG_SCHEMA}`,
-        {
-          hint: "Use a newer ferry",
-        },
-      );
-    }
-    if (version < 1) {
-      db.exec(SCHEMA_V1);
-      db.pragma(`user_version = ${CATALOG_SCHEMA}`);
+      throw e;
     }
     return new Catalog(db);
   }
@@ -152,23 +221,25 @@ export class Catalog {
       insertSet: d.prepare(
         "INSERT INTO sets(id, source, state, created, layout, secrets, options) VALUES (?, ?, 'packing', ?, ?, ?, ?)",
       ),
-      progress: d.prepare("UPDATE sets SET stripes = ?, log_length = ?, next_seq = ? WHERE id = ?"),
-      finish: d.prepare("UPDATE sets SET state = 'complete', stats = ? WHERE id = ?"),
-      getChunk: d.prepare("SELECT offset, stored, plain, flags FROM chunks WHERE set_id = ? AND id = ?"),
+      progress: d.prepare("UPDATE sets SET stripes = ?, log_length = ? WHERE no = ?"),
+      finish: d.prepare("UPDATE sets SET state = 'complete', stats = ? WHERE no = ?"),
+      getChunk: d.prepare("SELECT offset, stored, plain, flags FROM chunks WHERE set_no = ? AND id = ?"),
       putChunk: d.prepare(
-        "INSERT OR IGNORE INTO chunks(set_id, id, offset, stored, plain, flags) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT OR IGNORE INTO chunks(set_no, id, offset, stored, plain, flags) VALUES (?, ?, ?, ?, ?, ?)",
       ),
-      getEntry: d.prepare("SELECT * FROM entries WHERE set_id = ? AND path = ?"),
-      chunkIds: d.prepare("SELECT id FROM chunks WHERE set_id = ?").pluck(),
-      anyEntry: d.prepare("SELECT 1 FROM entries WHERE set_id = ? LIMIT 1").pluck(),
+      getEntry: d.prepare("SELECT * FROM entries WHERE set_no = ? AND path = ?").safeIntegers(true),
+      chunkIds: d.prepare("SELECT id FROM chunks WHERE set_no = ?").pluck(),
+      anyEntry: d.prepare("SELECT 1 FROM entries WHERE set_no = ? LIMIT 1").pluck(),
       putEntry: d.prepare(
-        `INSERT OR REPLACE INTO entries(set_id, path, seq, type, mode, uid, gid, mtime_ns, size, hash, target, chunk_ids)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR REPLACE INTO entries(set_no, path, type, mode, uid, gid, mtime_ns, size, hash, target, refs)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      entriesPage: d.prepare("SELECT * FROM entries WHERE set_id = ? AND path > ? ORDER BY path LIMIT 512"),
-      countEntries: d.prepare("SELECT count(*) AS n FROM entries WHERE set_id = ?"),
-      putSkipped: d.prepare("INSERT OR REPLACE INTO skipped(set_id, path, reason) VALUES (?, ?, ?)"),
-      skipped: d.prepare("SELECT path, reason FROM skipped WHERE set_id = ?"),
+      entriesPage: d
+        .prepare("SELECT * FROM entries WHERE set_no = ? AND path > ? ORDER BY path LIMIT 512")
+        .safeIntegers(true),
+      countEntries: d.prepare("SELECT count(*) AS n FROM entries WHERE set_no = ?"),
+      putSkipped: d.prepare("INSERT OR REPLACE INTO skipped(set_no, path, reason) VALUES (?, ?, ?)"),
+      skipped: d.prepare("SELECT path, reason FROM skipped WHERE set_no = ?"),
     };
   }
 
@@ -178,10 +249,14 @@ export class Catalog {
   setsForSource(source: string): SetRow[] {
     return this.st.setsForSource.all(source) as SetRow[];
   }
-  createSet(id: string, source: string, layout: string, secrets: string, options: string): void {
-    this.durably(() =>
+  /** Records a new set (durably) and returns its number. */
+  createSet(id: string, source: string, layout: string, secrets: string, options: string): number {
+    return this.durably(() =>
       guard("creating the set", () =>
-        this.st.insertSet.run(id, source, new Date().toISOString(), layout, secrets, options),
+        Number(
+          this.st.insertSet.run(id, source, new Date().toISOString(), layout, secrets, options)
+            .lastInsertRowid,
+        ),
       ),
     );
   }
@@ -195,42 +270,43 @@ export class Catalog {
       this.db.pragma("synchronous = NORMAL");
     }
   }
-  getChunk(setId: string, id: Buffer): ChunkRow | undefined {
-    return this.st.getChunk.get(setId, id) as ChunkRow | undefined;
+  getChunk(set: number, id: Uint8Array): ChunkRow | undefined {
+    return this.st.getChunk.get(set, id) as ChunkRow | undefined;
   }
   /** Every chunk id the set stores (streamed). */
-  *chunkIds(setId: string): Generator<Buffer> {
+  *chunkIds(set: number): Generator<Buffer> {
     // Consumed to the end before any other statement runs (the connection is busy meanwhile).
-    yield* this.st.chunkIds.iterate(setId) as IterableIterator<Buffer>;
+    yield* this.st.chunkIds.iterate(set) as IterableIterator<Buffer>;
   }
 
   /** Whether the set has any entry yet (a fresh set needs no resume lookups). */
-  hasEntries(setId: string): boolean {
-    return this.st.anyEntry.get(setId) !== undefined;
+  hasEntries(set: number): boolean {
+    return this.st.anyEntry.get(set) !== undefined;
   }
 
-  getEntry(setId: string, path: Buffer): EntryRow | undefined {
-    return this.st.getEntry.get(setId, path) as EntryRow | undefined;
+  getEntry(set: number, path: Buffer): EntryRow | undefined {
+    const r = this.st.getEntry.get(set, path) as RawEntry | undefined;
+    return r && entryFrom(r);
   }
   /** All entries in byte order of their paths (the index order), a page at a time so other statements may run in between. */
-  *entries(setId: string): Generator<EntryRow> {
+  *entries(set: number): Generator<EntryRow> {
     let after: Buffer = Buffer.alloc(0);
     for (;;) {
-      const page = this.st.entriesPage.all(setId, after) as EntryRow[];
+      const page = this.st.entriesPage.all(set, after) as RawEntry[];
       if (page.length === 0) return;
-      yield* page;
+      for (const r of page) yield entryFrom(r);
       after = page[page.length - 1]!.path;
     }
   }
 
-  countEntries(setId: string): number {
-    return (this.st.countEntries.get(setId) as { n: number }).n;
+  countEntries(set: number): number {
+    return (this.st.countEntries.get(set) as { n: number }).n;
   }
-  skipped(setId: string): { path: Buffer; reason: string }[] {
-    return this.st.skipped.all(setId) as { path: Buffer; reason: string }[];
+  skipped(set: number): { path: Buffer; reason: string }[] {
+    return this.st.skipped.all(set) as { path: Buffer; reason: string }[];
   }
-  putSkipped(setId: string, path: Buffer, reason: string): void {
-    guard("recording a skipped file", () => this.st.putSkipped.run(setId, path, reason));
+  putSkipped(set: number, path: Buffer, reason: string): void {
+    guard("recording a skipped file", () => this.st.putSkipped.run(set, path, reason));
   }
 
   /**
@@ -238,36 +314,35 @@ export class Catalog {
    * entries whose every chunk is durable, and the new stripe count.
    */
   commit(
-    setId: string,
-    progress: { stripes: number; logLength: number; nextSeq: number },
-    chunks: { id: Buffer; offset: number; stored: number; plain: number; flags: number }[],
-    entries: Omit<EntryRow, never>[],
+    set: number,
+    progress: { stripes: number; logLength: number },
+    chunks: ({ id: Uint8Array } & ChunkRow)[],
+    entries: EntryRow[],
   ): void {
     const tx = this.db.transaction((): void => {
-      for (const c of chunks) this.st.putChunk.run(setId, c.id, c.offset, c.stored, c.plain, c.flags);
+      for (const c of chunks) this.st.putChunk.run(set, c.id, c.offset, c.stored, c.plain, c.flags);
       for (const e of entries) {
         this.st.putEntry.run(
-          setId,
+          set,
           e.path,
-          e.seq,
           e.type,
           e.mode,
           e.uid,
           e.gid,
-          e.mtime_ns,
+          e.mtimeNs,
           e.size,
           e.hash,
           e.target,
-          e.chunk_ids,
+          e.refs,
         );
       }
-      this.st.progress.run(progress.stripes, progress.logLength, progress.nextSeq, setId);
+      this.st.progress.run(progress.stripes, progress.logLength, set);
     });
     guard("recording progress", () => tx());
   }
 
   /** Totals of everything recorded for a set (files, folders, bytes, chunks, stored bytes). */
-  stats(setId: string): {
+  stats(set: number): {
     files: number;
     dirs: number;
     symlinks: number;
@@ -284,17 +359,17 @@ export class Catalog {
           `SELECT coalesce(sum(type = 2), 0) AS files, coalesce(sum(type = 1), 0) AS dirs,
                   coalesce(sum(type = 3), 0) AS symlinks,
                   coalesce(sum(CASE WHEN type = 2 THEN size ELSE 0 END), 0) AS bytes,
-                  coalesce(sum(length(chunk_ids) / 32), 0) AS refs
-           FROM entries WHERE set_id = ?`,
+                  coalesce(sum(length(refs) / ${REF_SIZE}), 0) AS refs
+           FROM entries WHERE set_no = ?`,
         )
-        .get(setId) as { files: number; dirs: number; symlinks: number; bytes: number; refs: number };
+        .get(set) as { files: number; dirs: number; symlinks: number; bytes: number; refs: number };
       const c = this.db
         .prepare(
           `SELECT count(*) AS n, coalesce(sum(stored), 0) AS stored, coalesce(sum(flags & 1), 0) AS compressed
-           FROM chunks WHERE set_id = ?`,
+           FROM chunks WHERE set_no = ?`,
         )
-        .get(setId) as { n: number; stored: number; compressed: number };
-      const s = this.db.prepare("SELECT count(*) AS n FROM skipped WHERE set_id = ?").get(setId) as {
+        .get(set) as { n: number; stored: number; compressed: number };
+      const s = this.db.prepare("SELECT count(*) AS n FROM skipped WHERE set_no = ?").get(set) as {
         n: number;
       };
       return {
@@ -311,11 +386,92 @@ export class Catalog {
     });
   }
 
-  finishSet(setId: string, stats: unknown): void {
-    this.durably(() => guard("finishing the set", () => this.st.finish.run(JSON.stringify(stats), setId)));
+  finishSet(set: number, stats: unknown): void {
+    this.durably(() => guard("finishing the set", () => this.st.finish.run(JSON.stringify(stats), set)));
   }
 
   close(): void {
     this.db.close();
   }
+}
+
+/**
+ * Schema 1 → 2, in one transaction (a failure leaves schema 1 as it was): sets get numbers, rows
+ * name their set by number, entries take their chunks' places from the chunk table, mtimes
+ * become integers, and the unused `seq` column and its index go.
+ */
+function migrateV1(db: Database.Database): void {
+  db.transaction(() => {
+    db.exec(`
+      DROP INDEX IF EXISTS entries_seq;
+      ALTER TABLE sets RENAME TO v1_sets;
+      ALTER TABLE chunks RENAME TO v1_chunks;
+      ALTER TABLE entries RENAME TO v1_entries;
+      ALTER TABLE skipped RENAME TO v1_skipped;
+    `);
+    db.exec(SCHEMA_V2);
+    db.exec(`
+      INSERT INTO sets(id, source, state, created, layout, secrets, options, stripes, log_length, stats)
+        SELECT id, source, state, created, layout, secrets, options, stripes, log_length, stats
+        FROM v1_sets ORDER BY created, id;
+      INSERT INTO chunks SELECT s.no, c.id, c.offset, c.stored, c.plain, c.flags
+        FROM v1_chunks c JOIN sets s ON s.id = c.set_id;
+      INSERT INTO skipped SELECT s.no, k.path, k.reason FROM v1_skipped k JOIN sets s ON s.id = k.set_id;
+    `);
+    const page = db
+      .prepare(
+        `SELECT s.no AS set_no, e.* FROM v1_entries e JOIN sets s ON s.id = e.set_id
+         WHERE (s.no, e.path) > (?, ?) ORDER BY s.no, e.path LIMIT 512`,
+      )
+      .safeIntegers(true);
+    const chunk = db.prepare("SELECT offset, stored, plain, flags FROM chunks WHERE set_no = ? AND id = ?");
+    const put = db.prepare(
+      `INSERT INTO entries(set_no, path, type, mode, uid, gid, mtime_ns, size, hash, target, refs)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    type V1Entry = Omit<RawEntry, "mtime_ns" | "refs"> & {
+      set_no: bigint;
+      mtime_ns: string;
+      chunk_ids: Buffer | null;
+    };
+    let after: [bigint, Buffer] = [-1n, Buffer.alloc(0)];
+    for (;;) {
+      const rows = page.all(after[0], after[1]) as V1Entry[];
+      if (rows.length === 0) break;
+      for (const r of rows) {
+        let refs: Buffer | null = null;
+        if (r.chunk_ids) {
+          refs = Buffer.alloc((r.chunk_ids.length / 32) * REF_SIZE);
+          for (let i = 0; i * 32 < r.chunk_ids.length; i++) {
+            const id = r.chunk_ids.subarray(i * 32, i * 32 + 32);
+            const c = chunk.get(r.set_no, id) as ChunkRow | undefined;
+            if (!c) {
+              throw new FerryError(
+                "E_CATALOG",
+                `catalog has no chunk ${id.toString("hex")} of ${r.path.toString()}`,
+              );
+            }
+            writeRef(refs, i * REF_SIZE, id, c);
+          }
+        }
+        put.run(
+          r.set_no,
+          r.path,
+          r.type,
+          r.mode,
+          r.uid,
+          r.gid,
+          BigInt(r.mtime_ns),
+          r.size,
+          r.hash,
+          r.target,
+          refs,
+        );
+      }
+      const last = rows[rows.length - 1]!;
+      after = [last.set_no, last.path];
+    }
+    db.exec("DROP TABLE v1_entries; DROP TABLE v1_chunks; DROP TABLE v1_skipped; DROP TABLE v1_sets;");
+    db.pragma(`user_version = ${CATALOG_SCHEMA}`);
+  })();
 }

@@ -4,7 +4,7 @@ import { open, readlink, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { Blake3Hasher } from "@napi-rs/blake-hash";
-import { Catalog, type EntryRow } from "../catalog/catalog.js";
+import { Catalog, type ChunkRow, type EntryRow, REF_SIZE, readRef, writeRef } from "../catalog/catalog.js";
 import { Chunker, chunkId, maybeCompress } from "../chunk/index.js";
 import { generateSigningKey, seal, sign } from "../crypto/index.js";
 import { FerryError } from "../errors.js";
@@ -139,12 +139,8 @@ interface PendingEntry {
   end: number;
 }
 
-interface PendingChunk {
+interface PendingChunk extends ChunkRow {
   id: Buffer;
-  offset: number;
-  stored: number;
-  plain: number;
-  flags: number;
 }
 
 const READ_SIZE = 4 << 20;
@@ -157,7 +153,8 @@ const BATCH_BYTES = 8 << 20;
 /** A file a worker is packing. */
 interface Job {
   rel: Buffer;
-  ids: Buffer[];
+  /** The file's chunk references so far ({@link REF_SIZE} bytes each). */
+  refs: Buffer[];
   end: number;
 }
 
@@ -215,6 +212,8 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
 
 class Packer {
   private setHex = "";
+  /** The set's number in the catalog. */
+  private setNo = 0;
   private setId = Buffer.alloc(16);
   private layout!: SetLayout;
   private keys!: SetKeys;
@@ -227,7 +226,6 @@ class Packer {
   /** Whether the catalog has entries of this set from an earlier run (else no resume lookups). */
   private hasEntries = false;
   private pendingEntries: PendingEntry[] = [];
-  private nextSeq = 0;
   private lastCheckpointLog = 0;
   private readonly stats: PackStats = {
     files: 0,
@@ -307,7 +305,7 @@ class Packer {
           alreadyComplete: true,
           stats: JSON.parse(row.stats ?? "{}") as PackStats,
           layout: this.layout,
-          skipped: this.catalog.skipped(existing).map((s) => ({ path: s.path.toString(), reason: s.reason })),
+          skipped: this.catalog.skipped(row.no).map((s) => ({ path: s.path.toString(), reason: s.reason })),
           overhead,
         };
       }
@@ -328,14 +326,14 @@ class Packer {
     this.setId = Buffer.from(this.setHex, "hex");
     this.keys = deriveSetKeys(bundleFromJson(secrets.bundle));
     this.signSecret = Buffer.from(secrets.signSecret, "hex");
-    this.nextSeq = row.next_seq;
+    this.setNo = row.no;
     this.emit({ type: "start", set: this.setHex, resumed, layout: this.layout, description, overhead });
 
     this.writers = this.drives.map(
       (d, i) => new DriveWriter(d.path, this.layout.drives[i]!, this.layout.blockSize, this.fsync),
     );
-    for (const id of this.catalog.chunkIds(this.setHex)) this.stored.add(id);
-    this.hasEntries = this.catalog.hasEntries(this.setHex);
+    for (const id of this.catalog.chunkIds(this.setNo)) this.stored.add(id);
+    this.hasEntries = this.catalog.hasEntries(this.setNo);
     await this.prepareDrives(row.stripes, secrets);
     this.log = new StripeWriter(this.layout, this.setId, this.writers, row.stripes);
     this.lastCheckpointLog = this.log.durableLength;
@@ -357,10 +355,10 @@ class Packer {
     }
     this.progress(true);
     const skipped = this.catalog
-      .skipped(this.setHex)
+      .skipped(this.setNo)
       .map((s) => ({ path: s.path.toString(), reason: s.reason }));
     this.stats.skipped = skipped.length;
-    this.catalog.finishSet(this.setHex, this.stats);
+    this.catalog.finishSet(this.setNo, this.stats);
     return {
       set: this.setHex,
       resumed,
@@ -378,9 +376,12 @@ class Packer {
       this.skip(item.rel, item.reason);
       return "done";
     }
-    const done = this.hasEntries ? this.catalog.getEntry(this.setHex, item.rel) : undefined;
-    const mtime = item.st.mtimeNs.toString();
-    if (done && done.mtime_ns === mtime && done.size === (item.kind === "file" ? Number(item.st.size) : 0)) {
+    const done = this.hasEntries ? this.catalog.getEntry(this.setNo, item.rel) : undefined;
+    if (
+      done &&
+      done.mtimeNs === item.st.mtimeNs &&
+      done.size === (item.kind === "file" ? Number(item.st.size) : 0)
+    ) {
       this.count(done.type, done.size);
       return "done";
     }
@@ -436,7 +437,7 @@ class Packer {
       for await (const item of this.items()) {
         if ((await this.packOther(item)) === "file" && item.kind === "file") {
           const job = ++nextJob;
-          jobs.set(job, { rel: item.rel, ids: [], end: 0 });
+          jobs.set(job, { rel: item.rel, refs: [], end: 0 });
           const size = Number(item.st.size);
           if (size <= SMALL_FILE) {
             batch.push({ job, path: item.abs });
@@ -466,24 +467,24 @@ class Packer {
       if (e.t === "c") {
         const job = jobs.get(e.job)!;
         const id = Buffer.from(e.id.buffer, e.id.byteOffset, e.id.byteLength);
-        job.ids.push(id);
         this.stats.chunks++;
-        const end = await this.storeSealed(id, buf!.subarray(e.off, e.off + e.len), e.plain, e.flags);
-        job.end = Math.max(job.end, end);
+        const c = await this.storeSealed(id, buf!.subarray(e.off, e.off + e.len), e.plain, e.flags);
+        job.refs.push(chunkRef(id, c));
+        job.end = Math.max(job.end, c.offset + c.stored);
       } else if (e.t === "r") {
-        jobs.get(e.job)!.ids = [];
+        jobs.get(e.job)!.refs = [];
       } else if (e.t === "s") {
         this.skip(jobs.get(e.job)!.rel, e.reason);
         jobs.delete(e.job);
       } else if (e.t === "d") {
         const job = jobs.get(e.job)!;
         jobs.delete(e.job);
-        if (job.ids.length > MAX_CHUNKS_PER_FILE) {
-          this.skip(job.rel, tooManyChunks(job.ids.length));
+        if (job.refs.length > MAX_CHUNKS_PER_FILE) {
+          this.skip(job.rel, tooManyChunks(job.refs.length));
           continue;
         }
         const hash = Buffer.from(e.hash.buffer, e.hash.byteOffset, e.hash.byteLength);
-        this.addEntry(ENTRY_FILE, job.rel, e, e.size, hash, null, job.ids, job.end);
+        this.addEntry(ENTRY_FILE, job.rel, e, e.size, hash, null, job.refs, job.end);
       }
     }
     this.progress(false);
@@ -579,7 +580,7 @@ class Packer {
       keyFiles: Object.fromEntries([...wrapped].map(([k, v]) => [k, v.toString("base64")])),
       labelCreated: new Date().toISOString(),
     };
-    this.catalog.createSet(
+    this.setNo = this.catalog.createSet(
       this.setHex,
       this.source,
       JSON.stringify(this.layout),
@@ -669,7 +670,7 @@ class Packer {
 
   private skip(rel: Buffer, reason: string): void {
     const path = rel.length ? rel.toString() : ".";
-    this.catalog.putSkipped(this.setHex, rel.length ? rel : Buffer.from("."), reason);
+    this.catalog.putSkipped(this.setNo, rel.length ? rel : Buffer.from("."), reason);
     this.emit({ type: "skip", path, reason });
   }
 
@@ -680,22 +681,21 @@ class Packer {
     size: number,
     hash: Buffer | null,
     target: Buffer | null,
-    chunkIds: Buffer[],
+    refs: Buffer[],
     end: number,
   ): void {
     this.pendingEntries.push({
       row: {
         path: rel,
-        seq: this.nextSeq++,
         type,
         mode: Number(st.mode & 0o7777n),
         uid: Number(st.uid),
         gid: Number(st.gid),
-        mtime_ns: st.mtimeNs.toString(),
+        mtimeNs: st.mtimeNs,
         size,
         hash,
         target,
-        chunk_ids: type === ENTRY_FILE ? Buffer.concat(chunkIds) : null,
+        refs: type === ENTRY_FILE ? Buffer.concat(refs) : null,
       },
       end,
     });
@@ -722,7 +722,7 @@ class Packer {
         this.skip(rel, `unreadable: ${(e as NodeJS.ErrnoException).code ?? e}`);
         return;
       }
-      let ids: Buffer[] = [];
+      let refs: Buffer[] = [];
       let end = 0;
       let size = 0;
       let before: BigIntStats;
@@ -747,9 +747,9 @@ class Packer {
           const data = this.readBuf.subarray(0, bytesRead);
           hasher.update(data);
           size += bytesRead;
-          for (const c of chunker.push(data)) end = Math.max(end, await this.packChunk(c, ids));
+          for (const c of chunker.push(data)) end = Math.max(end, await this.packChunk(c, refs));
         }
-        for (const c of chunker.finish()) end = Math.max(end, await this.packChunk(c, ids));
+        for (const c of chunker.finish()) end = Math.max(end, await this.packChunk(c, refs));
         this.opts.onFileRead?.(rel.toString(), attempt);
         after = await fh.stat({ bigint: true }).catch(source);
       } catch (e) {
@@ -759,15 +759,15 @@ class Packer {
       } finally {
         await fh.close();
       }
-      if (ids.length > MAX_CHUNKS_PER_FILE) {
-        this.skip(rel, tooManyChunks(ids.length));
+      if (refs.length > MAX_CHUNKS_PER_FILE) {
+        this.skip(rel, tooManyChunks(refs.length));
         return;
       }
       if (!unchangedWhileRead(before, after, size)) {
-        ids = [];
+        refs = [];
         continue;
       }
-      this.addEntry(ENTRY_FILE, rel, after, size, hasher.digestBuffer(), null, ids, end);
+      this.addEntry(ENTRY_FILE, rel, after, size, hasher.digestBuffer(), null, refs, end);
       return;
     }
     this.skip(rel, CHANGED_REASON);
@@ -782,7 +782,7 @@ class Packer {
   private async packObject(rel: Buffer, key: Buffer, st: BigIntStats): Promise<void> {
     const src = this.s3src!;
     for (let attempt = 0; attempt < READ_TRIES; attempt++) {
-      const ids: Buffer[] = [];
+      const refs: Buffer[] = [];
       let end = 0;
       let size = 0;
       const hasher = new Blake3Hasher();
@@ -794,9 +794,9 @@ class Packer {
         })) {
           hasher.update(data);
           size += data.length;
-          for (const c of this.chunker.push(data)) end = Math.max(end, await this.packChunk(c, ids));
+          for (const c of this.chunker.push(data)) end = Math.max(end, await this.packChunk(c, refs));
         }
-        for (const c of this.chunker.finish()) end = Math.max(end, await this.packChunk(c, ids));
+        for (const c of this.chunker.finish()) end = Math.max(end, await this.packChunk(c, refs));
       } catch (e) {
         if (FerryError.is(e, "E_SOURCE_READ")) {
           if (e.detail?.changed) continue;
@@ -813,45 +813,51 @@ class Packer {
         mtimeNs: st.mtimeNs,
       };
       if (info.symlinkTarget) this.addEntry(ENTRY_SYMLINK, rel, meta, 0, null, info.symlinkTarget, [], 0);
-      else this.addEntry(ENTRY_FILE, rel, meta, size, hasher.digestBuffer(), null, ids, end);
+      else this.addEntry(ENTRY_FILE, rel, meta, size, hasher.digestBuffer(), null, refs, end);
       return;
     }
     this.skip(rel, CHANGED_REASON);
   }
 
-  /** Dedups, compresses, seals and appends one chunk; returns the log end of its bytes. */
-  private async packChunk(plain: Buffer, ids: Buffer[]): Promise<number> {
+  /**
+   * Dedups, compresses, seals and appends one chunk; adds its reference to `refs` and returns
+   * the log end of its bytes.
+   */
+  private async packChunk(plain: Buffer, refs: Buffer[]): Promise<number> {
     const id = chunkId(this.keys.idKey, plain);
-    ids.push(id);
     this.stats.chunks++;
-    const known = this.knownChunk(id);
-    if (known !== null) return known;
-    const c = maybeCompress(plain);
-    const flags = c.compressed ? FLAG_ZSTD : 0;
-    const sealed = seal(this.keys.chunkKey, c.data, chunkAad(this.setId, id, flags, plain.length));
-    return this.storeSealed(id, sealed, plain.length, flags);
+    let c = this.knownChunk(id);
+    if (c === null) {
+      const z = maybeCompress(plain);
+      const flags = z.compressed ? FLAG_ZSTD : 0;
+      const sealed = seal(this.keys.chunkKey, z.data, chunkAad(this.setId, id, flags, plain.length));
+      c = await this.storeSealed(id, sealed, plain.length, flags);
+    }
+    refs.push(chunkRef(id, c));
+    return c.offset + c.stored;
   }
 
-  /** The log end of a chunk already stored (this run or an earlier one), or null; counts a dedup. */
-  private knownChunk(id: Buffer): number | null {
+  /** Where a chunk already stored (this run or an earlier one) is, or null; counts a dedup. */
+  private knownChunk(id: Buffer): ChunkRow | null {
     const pend = this.pendingChunks.get(id.toString("hex"));
-    const known = pend ?? (this.stored.mightHave(id) ? this.catalog.getChunk(this.setHex, id) : undefined);
+    const known = pend ?? (this.stored.mightHave(id) ? this.catalog.getChunk(this.setNo, id) : undefined);
     if (!known) return null;
     this.stats.dedupChunks++;
-    return known.offset + known.stored;
+    return known;
   }
 
-  /** Appends a sealed chunk unless it is a duplicate; returns the log end of its bytes. */
-  private async storeSealed(id: Buffer, sealed: Uint8Array, plain: number, flags: number): Promise<number> {
+  /** Appends a sealed chunk unless it is a duplicate; returns where the chunk is. */
+  private async storeSealed(id: Buffer, sealed: Uint8Array, plain: number, flags: number): Promise<ChunkRow> {
     const known = this.knownChunk(id);
     if (known !== null) return known;
     if (flags & FLAG_ZSTD) this.stats.compressedChunks++;
     const offset = await this.log.append(sealed);
     this.stats.storedBytes += sealed.length;
-    this.pendingChunks.set(id.toString("hex"), { id, offset, stored: sealed.length, plain, flags });
+    const c: PendingChunk = { id, offset, stored: sealed.length, plain, flags };
+    this.pendingChunks.set(id.toString("hex"), c);
     this.stored.add(id);
     if (this.log.durableLength - this.lastCheckpointLog >= this.checkpointBytes) await this.checkpoint(true);
-    return offset + sealed.length;
+    return c;
   }
 
   /** The checkpoint whose fsyncs run while packing goes on (at most one). */
@@ -886,8 +892,8 @@ class Packer {
     // Forget pending work only once the catalog holds it: a failed commit throws (E_CATALOG)
     // and the next run redoes everything after the previous checkpoint.
     this.catalog.commit(
-      this.setHex,
-      { stripes, logLength: durable, nextSeq: this.nextSeq },
+      this.setNo,
+      { stripes, logLength: durable },
       chunks.map(([, c]) => c),
       ready.map((e) => e.row),
     );
@@ -956,7 +962,7 @@ class Packer {
       }
       rows.length = 0;
     };
-    for (const r of this.catalog.entries(this.setHex)) {
+    for (const r of this.catalog.entries(this.setNo)) {
       rows.push(r);
       if (rows.length >= 256) await drain();
     }
@@ -973,16 +979,20 @@ class Packer {
   }
 
   private toEntry(r: EntryRow): IndexEntry {
-    const base = { path: r.path, mode: r.mode, uid: r.uid, gid: r.gid, mtimeNs: BigInt(r.mtime_ns) };
+    const base = { path: r.path, mode: r.mode, uid: r.uid, gid: r.gid, mtimeNs: r.mtimeNs };
     if (r.type === ENTRY_DIR) return { type: ENTRY_DIR, ...base };
     if (r.type === ENTRY_SYMLINK) return { type: ENTRY_SYMLINK, ...base, target: r.target! };
-    const ids = r.chunk_ids ?? Buffer.alloc(0);
+    const refs = r.refs ?? Buffer.alloc(0);
     const chunks = [];
-    for (let o = 0; o < ids.length; o += 32) {
-      const id = ids.subarray(o, o + 32);
-      const c = this.catalog.getChunk(this.setHex, id);
-      if (!c) throw new FerryError("E_CATALOG", `catalog lost chunk ${id.toString("hex")} of ${r.path}`);
-      chunks.push({ id, offset: c.offset, storedLength: c.stored, plainLength: c.plain, flags: c.flags });
+    for (let o = 0; o < refs.length; o += REF_SIZE) {
+      const c = readRef(refs, o);
+      chunks.push({
+        id: c.id,
+        offset: c.offset,
+        storedLength: c.stored,
+        plainLength: c.plain,
+        flags: c.flags,
+      });
     }
     return { type: ENTRY_FILE, ...base, size: r.size, hash: r.hash!, chunks };
   }
@@ -1005,7 +1015,7 @@ class Packer {
     );
     // The totals of the whole set come from the catalog: after a resume, the counters of this
     // run alone would miss what earlier runs packed.
-    Object.assign(this.stats, this.catalog.stats(this.setHex));
+    Object.assign(this.stats, this.catalog.stats(this.setNo));
     const body: ManifestBody = {
       format: 1,
       set: this.setHex,
@@ -1036,6 +1046,13 @@ class Packer {
       })),
     });
   }
+}
+
+/** One chunk reference of an entry (see {@link REF_SIZE}). */
+function chunkRef(id: Uint8Array, c: ChunkRow): Buffer {
+  const ref = Buffer.allocUnsafe(REF_SIZE);
+  writeRef(ref, 0, id, c);
+  return ref;
 }
 
 function tooManyChunks(n: number): string {
