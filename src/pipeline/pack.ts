@@ -149,10 +149,13 @@ const SMALL_FILE = 1 << 20;
 /** A batch of small files is sent when it has this many files or bytes. */
 const BATCH_FILES = 256;
 const BATCH_BYTES = 8 << 20;
+/** What a file the walk did not stat counts for in a batch's bytes (a guess; see packThreaded). */
+const UNSIZED_GUESS = 32 << 10;
 
 /** A file a worker is packing. */
 interface Job {
   rel: Buffer;
+  abs: Buffer;
   /** The file's chunk references so far ({@link REF_SIZE} bytes each). */
   refs: Buffer[];
   end: number;
@@ -376,12 +379,10 @@ class Packer {
       this.skip(item.rel, item.reason);
       return "done";
     }
-    const done = this.hasEntries ? this.catalog.getEntry(this.setNo, item.rel) : undefined;
-    if (
-      done &&
-      done.mtimeNs === item.st.mtimeNs &&
-      done.size === (item.kind === "file" ? Number(item.st.size) : 0)
-    ) {
+    // Files come unstatted only when the set has no entries yet (see packThreaded).
+    const st = item.st;
+    const done = this.hasEntries && st ? this.catalog.getEntry(this.setNo, item.rel) : undefined;
+    if (done && done.mtimeNs === st!.mtimeNs && done.size === (item.kind === "file" ? Number(st!.size) : 0)) {
       this.count(done.type, done.size);
       return "done";
     }
@@ -395,7 +396,7 @@ class Packer {
   private async packInThread(): Promise<void> {
     for await (const item of this.items()) {
       if ((await this.packOther(item)) === "file" && item.kind === "file") {
-        if (this.s3src) await this.packObject(item.rel, item.abs, item.st);
+        if (this.s3src) await this.packObject(item.rel, item.abs, item.st!);
         else await this.packFile(item.rel, item.abs);
       }
       this.progress(false);
@@ -405,9 +406,14 @@ class Packer {
   /**
    * Files go to worker threads (pack_pool.ts): big ones one per message, small ones in batches.
    * This thread walks, dedups, appends sealed chunks to the log and writes the stripes.
+   *
+   * When nothing needs a file's stat before it is read (a fresh set: no resume check), the walk
+   * does not lstat regular files: they go into batches unsized, and a worker hands back, unread,
+   * any that turns out bigger than SMALL_FILE, which is then submitted on its own.
    */
   private async packThreaded(threads: number): Promise<void> {
     const jobs = new Map<number, Job>();
+    const handedBack: { job: number; size: number }[] = [];
     let nextJob = 0;
     const pool = new PackPool(
       threads,
@@ -421,7 +427,7 @@ class Packer {
         outBuffers: 3,
         hook: this.opts.workerHook ?? null,
       },
-      (events, buf) => this.onBatch(events, buf, jobs),
+      (events, buf) => this.onBatch(events, buf, jobs, handedBack),
     );
     let batch: { job: number; path: Uint8Array }[] = [];
     let batchBytes = 0;
@@ -431,27 +437,37 @@ class Packer {
       const bytes = batchBytes;
       batch = [];
       batchBytes = 0;
-      await pool.submit(files, bytes);
+      await pool.submit(files, bytes, SMALL_FILE);
+    };
+    const submitHandedBack = async () => {
+      for (let h = handedBack.shift(); h; h = handedBack.shift()) {
+        await pool.submit([{ job: h.job, path: jobs.get(h.job)!.abs }], h.size);
+      }
     };
     try {
-      for await (const item of this.items()) {
+      for await (const item of this.items(this.hasEntries)) {
         if ((await this.packOther(item)) === "file" && item.kind === "file") {
           const job = ++nextJob;
-          jobs.set(job, { rel: item.rel, refs: [], end: 0 });
-          const size = Number(item.st.size);
+          jobs.set(job, { rel: item.rel, abs: item.abs, refs: [], end: 0 });
+          const size = item.st ? Number(item.st.size) : -1;
           if (size <= SMALL_FILE) {
             batch.push({ job, path: item.abs });
-            batchBytes += size;
+            batchBytes += size < 0 ? UNSIZED_GUESS : size;
             if (batch.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) await sendBatch();
           } else {
             await sendBatch();
             await pool.submit([{ job, path: item.abs }], size);
           }
         }
+        await submitHandedBack();
         this.progress(false);
       }
       await sendBatch();
-      await pool.drain();
+      for (;;) {
+        await pool.drain();
+        if (handedBack.length === 0) break;
+        await submitHandedBack();
+      }
     } finally {
       await pool.close();
     }
@@ -462,6 +478,7 @@ class Packer {
     events: PackWorkerEvent[],
     buf: Buffer | null,
     jobs: Map<number, Job>,
+    handedBack: { job: number; size: number }[],
   ): Promise<void> {
     for (const e of events) {
       if (e.t === "c") {
@@ -471,6 +488,8 @@ class Packer {
         const c = await this.storeSealed(id, buf!.subarray(e.off, e.off + e.len), e.plain, e.flags);
         job.refs.push(chunkRef(id, c));
         job.end = Math.max(job.end, c.offset + c.stored);
+      } else if (e.t === "b") {
+        handedBack.push({ job: e.job, size: e.size });
       } else if (e.t === "r") {
         jobs.get(e.job)!.refs = [];
       } else if (e.t === "s") {
@@ -630,7 +649,7 @@ class Packer {
     for await (const item of this.items()) {
       if (item.kind === "file") {
         files++;
-        bytes += Number(item.st.size);
+        bytes += item.st ? Number(item.st.size) : 0;
       }
     }
     this.emit({ type: "scan", files, bytes });
@@ -773,9 +792,9 @@ class Packer {
     this.skip(rel, CHANGED_REASON);
   }
 
-  /** The source's items: a folder walk, or a bucket listing. */
-  private items(): AsyncGenerator<WalkItem> {
-    return this.s3src ? this.s3src.walk() : walk(this.source);
+  /** The source's items: a folder walk (lstat of regular files only with `statFiles`), or a bucket listing. */
+  private items(statFiles = true): AsyncGenerator<WalkItem> {
+    return this.s3src ? this.s3src.walk() : walk(this.source, { statFiles });
   }
 
   /** Packs one object of an S3 source (ranged reads; read again if it changes, up to 3 times). */

@@ -38,7 +38,13 @@ export interface PackWorkerInit {
 
 /** Messages to a worker. */
 export type PackWorkerIn =
-  | { type: "files"; msg: number; files: { job: number; path: Uint8Array }[] }
+  | {
+      type: "files";
+      msg: number;
+      files: { job: number; path: Uint8Array }[];
+      /** Files found larger than this are not read but handed back (`b` event); 0: none. */
+      handBack: number;
+    }
   | { type: "recycle"; buf: ArrayBuffer };
 
 /** What a worker reports, in order. */
@@ -60,6 +66,8 @@ export type PackWorkerEvent =
   | { t: "s"; job: number; reason: string }
   /** The file changed while being read: forget its chunks so far, it is read again. */
   | { t: "r"; job: number }
+  /** The file is bigger than the message's `handBack` and was not read: submit it on its own. */
+  | { t: "b"; job: number; size: number }
   /** A `files` message is finished. */
   | { t: "e"; msg: number };
 
@@ -153,7 +161,7 @@ export class PackPool {
    * Hands files to the least loaded worker (`bytes`: their total size), waiting while every
    * worker already has its share of messages in flight.
    */
-  async submit(files: { job: number; path: Uint8Array }[], bytes: number): Promise<void> {
+  async submit(files: { job: number; path: Uint8Array }[], bytes: number, handBack = 0): Promise<void> {
     for (;;) {
       this.check();
       let best: Slot | null = null;
@@ -165,7 +173,7 @@ export class PackPool {
         best.inflight++;
         best.load += bytes;
         best.loads.set(msg, bytes);
-        best.worker.postMessage({ type: "files", msg, files } satisfies PackWorkerIn);
+        best.worker.postMessage({ type: "files", msg, files, handBack } satisfies PackWorkerIn);
         return;
       }
       await new Promise<void>((r) => this.waiters.push(r));

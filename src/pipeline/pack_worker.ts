@@ -94,13 +94,14 @@ async function emitChunk(job: number, plain: Buffer): Promise<void> {
 const sourceError = (e: unknown) =>
   `read failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
 
-async function packFile(job: number, path: Uint8Array): Promise<void> {
+async function packFile(job: number, path: Uint8Array, handBack: number): Promise<void> {
   for (let attempt = 0; attempt < READ_TRIES; attempt++) {
     let fd: number;
     try {
       fd = openSync(
         Buffer.from(path.buffer, path.byteOffset, path.byteLength),
-        fsc.O_RDONLY | fsc.O_NOFOLLOW,
+        // O_NONBLOCK: should a FIFO have replaced the file since the walk, open must not wait.
+        fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK,
       );
     } catch (e) {
       events.push({ t: "s", job, reason: `unreadable: ${(e as NodeJS.ErrnoException).code ?? e}` });
@@ -119,7 +120,15 @@ async function packFile(job: number, path: Uint8Array): Promise<void> {
         events.push({ t: "s", job, reason: sourceError(e) });
         return;
       }
+      if (!before.isFile()) {
+        events.push({ t: "s", job, reason: "no longer a regular file" });
+        return;
+      }
       const expected = Number(before.size);
+      if (handBack > 0 && expected > handBack) {
+        events.push({ t: "b", job, size: expected });
+        return;
+      }
       for (;;) {
         // Stop at the size fstat gave (no read just to meet EOF: one syscall less per small
         // file); a file that grew meanwhile fails the size check below and is read again.
@@ -177,7 +186,7 @@ async function run(): Promise<void> {
     }
     if (m.type !== "files") continue;
     for (const f of m.files) {
-      await packFile(f.job, f.path);
+      await packFile(f.job, f.path, m.handBack);
       // Big files stream out as their buffers fill; small ones go out together.
       if (outPos >= OUT_SIZE / 2) flush();
     }
