@@ -418,60 +418,47 @@ function migrateV1(db: Database.Database): void {
         FROM v1_chunks c JOIN sets s ON s.id = c.set_id;
       INSERT INTO skipped SELECT s.no, k.path, k.reason FROM v1_skipped k JOIN sets s ON s.id = k.set_id;
     `);
+    // Paged per set along v1's primary key (set_id, path): each page is one index seek.
+    const sets = db.prepare("SELECT no, id FROM sets ORDER BY no").all() as { no: number; id: string }[];
     const page = db
-      .prepare(
-        `SELECT s.no AS set_no, e.* FROM v1_entries e JOIN sets s ON s.id = e.set_id
-         WHERE (s.no, e.path) > (?, ?) ORDER BY s.no, e.path LIMIT 512`,
-      )
+      .prepare("SELECT * FROM v1_entries WHERE set_id = ? AND path > ? ORDER BY path LIMIT 512")
       .safeIntegers(true);
     const chunk = db.prepare("SELECT offset, stored, plain, flags FROM chunks WHERE set_no = ? AND id = ?");
     const put = db.prepare(
       `INSERT INTO entries(set_no, path, type, mode, uid, gid, mtime_ns, size, hash, target, refs)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    type V1Entry = Omit<RawEntry, "mtime_ns" | "refs"> & {
-      set_no: bigint;
-      mtime_ns: string;
-      chunk_ids: Buffer | null;
-    };
-    let after: [bigint, Buffer] = [-1n, Buffer.alloc(0)];
-    for (;;) {
-      const rows = page.all(after[0], after[1]) as V1Entry[];
-      if (rows.length === 0) break;
-      for (const r of rows) {
-        let refs: Buffer | null = null;
-        if (r.chunk_ids) {
-          refs = Buffer.alloc((r.chunk_ids.length / 32) * REF_SIZE);
-          for (let i = 0; i * 32 < r.chunk_ids.length; i++) {
-            const id = r.chunk_ids.subarray(i * 32, i * 32 + 32);
-            const c = chunk.get(r.set_no, id) as ChunkRow | undefined;
-            if (!c) {
-              throw new FerryError(
-                "E_CATALOG",
-                `catalog has no chunk ${id.toString("hex")} of ${r.path.toString()}`,
-              );
-            }
-            writeRef(refs, i * REF_SIZE, id, c);
-          }
-        }
-        put.run(
-          r.set_no,
-          r.path,
-          r.type,
-          r.mode,
-          r.uid,
-          r.gid,
-          BigInt(r.mtime_ns),
-          r.size,
-          r.hash,
-          r.target,
-          refs,
-        );
+    type V1Entry = Omit<RawEntry, "mtime_ns" | "refs"> & { mtime_ns: string; chunk_ids: Buffer | null };
+    for (const set of sets) {
+      let after: Buffer = Buffer.alloc(0);
+      for (;;) {
+        const rows = page.all(set.id, after) as V1Entry[];
+        if (rows.length === 0) break;
+        for (const r of rows) migrateEntry(set.no, r);
+        after = rows[rows.length - 1]!.path;
       }
-      const last = rows[rows.length - 1]!;
-      after = [last.set_no, last.path];
     }
     db.exec("DROP TABLE v1_entries; DROP TABLE v1_chunks; DROP TABLE v1_skipped; DROP TABLE v1_sets;");
     db.pragma(`user_version = ${CATALOG_SCHEMA}`);
+
+    function migrateEntry(setNo: number, r: V1Entry): void {
+      let refs: Buffer | null = null;
+      if (r.chunk_ids) {
+        refs = Buffer.alloc((r.chunk_ids.length / 32) * REF_SIZE);
+        for (let i = 0; i * 32 < r.chunk_ids.length; i++) {
+          const id = r.chunk_ids.subarray(i * 32, i * 32 + 32);
+          const c = chunk.get(setNo, id) as ChunkRow | undefined;
+          if (!c) {
+            throw new FerryError(
+              "E_CATALOG",
+              `catalog has no chunk ${id.toString("hex")} of ${r.path.toString()}`,
+            );
+          }
+          writeRef(refs, i * REF_SIZE, id, c);
+        }
+      }
+      const mtime = BigInt(r.mtime_ns);
+      put.run(setNo, r.path, r.type, r.mode, r.uid, r.gid, mtime, r.size, r.hash, r.target, refs);
+    }
   })();
 }

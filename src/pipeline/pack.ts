@@ -736,7 +736,14 @@ class Packer {
     for (let attempt = 0; attempt < READ_TRIES; attempt++) {
       let fh: Awaited<ReturnType<typeof open>>;
       try {
-        fh = await open(abs, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+        // As in pack_worker.ts: never wait on a FIFO swapped in since the walk; a file under a
+        // write lease (EAGAIN) is opened again, waiting.
+        fh = await open(abs, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK).catch(
+          (e: NodeJS.ErrnoException) => {
+            if (e.code !== "EAGAIN") throw e;
+            return open(abs, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+          },
+        );
       } catch (e) {
         this.skip(rel, `unreadable: ${(e as NodeJS.ErrnoException).code ?? e}`);
         return;
@@ -757,6 +764,7 @@ class Packer {
       };
       try {
         before = await fh.stat({ bigint: true }).catch(source);
+        if (!before.isFile()) throw new FerryError("E_SOURCE_READ", "no longer a regular file");
         // One chunker for the whole pack: it keeps its buffer between files (finish() resets it).
         const chunker = this.chunker;
         chunker.reset();

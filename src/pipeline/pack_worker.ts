@@ -5,10 +5,12 @@
  * thread only dedups, appends sealed bytes to the log and writes stripes.
  *
  * Protocol (messages in order, one job at a time):
- * - in `{ type: "files", msg, files: [{ job, path }] }`: pack these files, in order.
+ * - in `{ type: "files", msg, files: [{ job, path }], handBack }`: pack these files, in order;
+ *   a file bigger than `handBack` (when > 0) is not read but handed back.
  * - in `{ type: "recycle", buf }`: an output buffer the main thread has finished with.
  * - out `{ type: "batch", buf, events }`: sealed bytes in `buf` (transferred) and, in order,
- *   chunk / done / skip / restart events of the jobs, and `end` when a `files` message is done.
+ *   chunk / done / skip / restart / hand-back events of the jobs, and `end` when a `files`
+ *   message is done.
  * - out `{ type: "fatal", message }`: a bug or an out-of-memory; the pool stops the pack.
  */
 import { type BigIntStats, closeSync, constants as fsc, fstatSync, openSync, readSync } from "node:fs";
@@ -91,6 +93,21 @@ async function emitChunk(job: number, plain: Buffer): Promise<void> {
   outPos += sealed.length;
 }
 
+/**
+ * Opens a source file for reading. O_NONBLOCK first: should a FIFO have replaced the file since
+ * the walk, open must not wait for a writer (fstat then finds it is no regular file). A regular
+ * file under a write lease (a Samba oplock) answers EAGAIN instead of waiting for the lease to
+ * break; that one is opened again, waiting as a plain open does.
+ */
+function openSource(path: Buffer): number {
+  try {
+    return openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
+    return openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+  }
+}
+
 const sourceError = (e: unknown) =>
   `read failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
 
@@ -98,11 +115,7 @@ async function packFile(job: number, path: Uint8Array, handBack: number): Promis
   for (let attempt = 0; attempt < READ_TRIES; attempt++) {
     let fd: number;
     try {
-      fd = openSync(
-        Buffer.from(path.buffer, path.byteOffset, path.byteLength),
-        // O_NONBLOCK: should a FIFO have replaced the file since the walk, open must not wait.
-        fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK,
-      );
+      fd = openSource(Buffer.from(path.buffer, path.byteOffset, path.byteLength));
     } catch (e) {
       events.push({ t: "s", job, reason: `unreadable: ${(e as NodeJS.ErrnoException).code ?? e}` });
       return;

@@ -45,7 +45,9 @@ test("walk: same items in the same order with or without a stat per regular file
   ]);
 });
 
-test("pack worker: a file bigger than the batch's hand-back size comes back unread; a FIFO is skipped, not waited on", async () => {
+test("pack worker: a file bigger than the batch's hand-back size comes back unread; a FIFO is skipped, not waited on", {
+  timeout: 20_000,
+}, async () => {
   const big = join(dir, "big");
   writeFileSync(big, Buffer.alloc(5000, 1));
   const events: PackWorkerEvent[] = [];

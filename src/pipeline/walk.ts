@@ -22,7 +22,6 @@ function kindOf(st: BigIntStats): "dir" | "file" | "symlink" | string {
   return "unknown file type";
 }
 
-/**
 /** How {@link walk} looks at what it finds. */
 export interface WalkOptions {
   /**
