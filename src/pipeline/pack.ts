@@ -483,9 +483,12 @@ class Packer {
     for (const e of events) {
       if (e.t === "c") {
         const job = jobs.get(e.job)!;
-        const id = Buffer.from(e.id.buffer, e.id.byteOffset, e.id.byteLength);
+        // Copied out: the buffer goes back to the worker after this batch.
+        const id = Buffer.allocUnsafe(32);
+        buf!.copy(id, 0, e.off, e.off + 32);
         this.stats.chunks++;
-        const c = await this.storeSealed(id, buf!.subarray(e.off, e.off + e.len), e.plain, e.flags);
+        const sealed = buf!.subarray(e.off + 32, e.off + 32 + e.len);
+        const c = await this.storeSealed(id, sealed, e.plain, e.flags);
         job.refs.push(chunkRef(id, c));
         job.end = Math.max(job.end, c.offset + c.stored);
       } else if (e.t === "b") {
@@ -502,7 +505,8 @@ class Packer {
           this.skip(job.rel, tooManyChunks(job.refs.length));
           continue;
         }
-        const hash = Buffer.from(e.hash.buffer, e.hash.byteOffset, e.hash.byteLength);
+        const hash = Buffer.allocUnsafe(32);
+        buf!.copy(hash, 0, e.hashOff, e.hashOff + 32);
         this.addEntry(ENTRY_FILE, job.rel, e, e.size, hash, null, job.refs, job.end);
       }
     }

@@ -49,13 +49,17 @@ export type PackWorkerIn =
 
 /** What a worker reports, in order. */
 export type PackWorkerEvent =
-  /** A sealed chunk at `off..off+len` of the batch's buffer. */
-  | { t: "c"; job: number; id: Uint8Array; off: number; len: number; plain: number; flags: number }
-  /** The file is read, stable, and every chunk of it was reported. */
+  /**
+   * A chunk: its 32-byte id at `off..off+32` of the batch's buffer, its sealed bytes right after
+   * (`len` of them). Ids and hashes travel in the transferred buffer, not as typed arrays of
+   * their own: each of those would be a separate ArrayBuffer to clone and collect.
+   */
+  | { t: "c"; job: number; off: number; len: number; plain: number; flags: number }
+  /** The file is read, stable, and every chunk of it was reported; its hash is at `hashOff..+32`. */
   | {
       t: "d";
       job: number;
-      hash: Uint8Array;
+      hashOff: number;
       size: number;
       mode: bigint;
       uid: bigint;

@@ -8,7 +8,8 @@
  * - in `{ type: "files", msg, files: [{ job, path }], handBack }`: pack these files, in order;
  *   a file bigger than `handBack` (when > 0) is not read but handed back.
  * - in `{ type: "recycle", buf }`: an output buffer the main thread has finished with.
- * - out `{ type: "batch", buf, events }`: sealed bytes in `buf` (transferred) and, in order,
+ * - out `{ type: "batch", buf, events }`: chunk ids, sealed bytes and file hashes in `buf`
+ *   (transferred) and, in order,
  *   chunk / done / skip / restart / hand-back events of the jobs, and `end` when a `files`
  *   message is done.
  * - out `{ type: "fatal", message }`: a bug or an out-of-memory; the pool stops the pack.
@@ -32,7 +33,7 @@ const inBuf = Buffer.allocUnsafe(READ);
 /** One hasher for every file, reset in between (a new one per small file cost more than hashing it). */
 const fileHasher = new Blake3Hasher();
 /** Room for the largest sealed chunk, and then some, so a buffer usually holds several. */
-const OUT_SIZE = Math.max(init.outSize, chunker.params.maxSize + SEAL_OVERHEAD);
+const OUT_SIZE = Math.max(init.outSize, chunker.params.maxSize + SEAL_OVERHEAD + 32);
 
 const hook = init.hook
   ? ((await import(init.hook)) as { default: (path: string, attempt: number) => void }).default
@@ -82,15 +83,21 @@ async function emitChunk(job: number, plain: Buffer): Promise<void> {
   const id = chunkId(idKey, plain);
   const c = maybeCompress(plain);
   const flags = c.compressed ? FLAG_ZSTD : 0;
-  const need = c.data.length + SEAL_OVERHEAD;
+  const o = await reserve(32 + c.data.length + SEAL_OVERHEAD);
+  o.set(id, outPos);
+  const sealed = seal(chunkKey, c.data, chunkAad(setId, id, flags, plain.length), o.subarray(outPos + 32));
+  events.push({ t: "c", job, off: outPos, len: sealed.length, plain: plain.length, flags });
+  outPos += 32 + sealed.length;
+}
+
+/** The output buffer, with room for `need` more bytes at `outPos` (flushing or waiting for one). */
+async function reserve(need: number): Promise<Buffer> {
   if (out && outPos + need > out.length) flush();
   if (!out) {
     out = await takeOut();
     outPos = 0;
   }
-  const sealed = seal(chunkKey, c.data, chunkAad(setId, id, flags, plain.length), out.subarray(outPos));
-  events.push({ t: "c", job, id, off: outPos, len: sealed.length, plain: plain.length, flags });
-  outPos += sealed.length;
+  return out;
 }
 
 /**
@@ -173,16 +180,19 @@ async function packFile(job: number, path: Uint8Array, handBack: number): Promis
       events.push({ t: "r", job });
       continue;
     }
+    const o = await reserve(32);
+    o.set(hasher.digestBuffer(), outPos);
     events.push({
       t: "d",
       job,
-      hash: hasher.digestBuffer(),
+      hashOff: outPos,
       size,
       mode: after.mode,
       uid: after.uid,
       gid: after.gid,
       mtimeNs: after.mtimeNs,
     });
+    outPos += 32;
     return;
   }
   events.push({ t: "s", job, reason: CHANGED_REASON });
