@@ -265,7 +265,8 @@ test("a catalog from a newer ferry is refused", () => {
 
 /** Rewrites a schema-2 catalog as schema 1 (what an older ferry left behind). */
 function downgradeToV1(path: string): void {
-  const db = new Database(path);
+  const c = Catalog.open(path);
+  const db = c.db;
   db.exec(
     SCHEMA_V1.replace(/CREATE TABLE (\w+)/g, "CREATE TABLE old_$1")
       .replace("CREATE INDEX entries_seq ON entries", "CREATE INDEX entries_seq ON old_entries")
@@ -277,43 +278,17 @@ function downgradeToV1(path: string): void {
     INSERT INTO old_skipped SELECT s.id, k.path, k.reason FROM skipped k JOIN sets s ON s.no = k.set_no;
   `);
   const put = db.prepare("INSERT INTO old_entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  const rows = db
-    .prepare("SELECT s.id AS set_id, e.* FROM entries e JOIN sets s ON s.no = e.set_no")
-    .safeIntegers(true)
-    .all() as {
-    set_id: string;
-    path: Buffer;
-    type: bigint;
-    mode: bigint;
-    uid: bigint;
-    gid: bigint;
-    mtime_ns: bigint;
-    size: bigint;
-    hash: Buffer | null;
-    target: Buffer | null;
-    refs: Buffer | null;
-  }[];
+  const sets = db.prepare("SELECT no, id FROM sets").all() as { no: number; id: string }[];
   let seq = 0;
-  for (const r of rows) {
-    const ids = r.refs
-      ? Buffer.concat(
-          [...Array(r.refs.length / REF_SIZE).keys()].map((i) => readRef(r.refs!, i * REF_SIZE).id),
-        )
-      : null;
-    put.run(
-      r.set_id,
-      r.path,
-      seq++,
-      r.type,
-      r.mode,
-      r.uid,
-      r.gid,
-      r.mtime_ns.toString(),
-      r.size,
-      r.hash,
-      r.target,
-      ids,
-    );
+  for (const set of sets) {
+    for (const e of c.entries(set.no)) {
+      const refs = e.refs;
+      const ids = refs
+        ? Buffer.concat([...Array(refs.length / REF_SIZE).keys()].map((i) => readRef(refs, i * REF_SIZE).id))
+        : null;
+      const mtime = e.mtimeNs.toString();
+      put.run(set.id, e.path, seq++, e.type, e.mode, e.uid, e.gid, mtime, e.size, e.hash, e.target, ids);
+    }
   }
   db.exec(`
     DROP TABLE sets; DROP TABLE chunks; DROP TABLE entries; DROP TABLE skipped;
@@ -321,7 +296,7 @@ function downgradeToV1(path: string): void {
     ALTER TABLE old_entries RENAME TO entries; ALTER TABLE old_skipped RENAME TO skipped;
     PRAGMA user_version = 1;
   `);
-  db.close();
+  c.close();
 }
 
 test("an unfinished set in a schema-1 catalog resumes after the migration, byte-exact", async () => {

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { type BigIntStats, constants as fsc } from "node:fs";
-import { open, readlink, rm, stat } from "node:fs/promises";
+import type { BigIntStats } from "node:fs";
+import { type FileHandle, readlink, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { Blake3Hasher } from "@napi-rs/blake-hash";
@@ -43,7 +43,13 @@ import { buildLayout, type DriveSpec } from "./layout.js";
 import { tuneAllocator } from "../native/index.js";
 import { defaultPackThreads, PackPool, type PackWorkerEvent } from "./pack_pool.js";
 import { ChunkFilter } from "./chunk_filter.js";
-import { CHANGED_REASON, READ_TRIES, unchangedWhileRead } from "./source_file.js";
+import {
+  CHANGED_REASON,
+  NOT_REGULAR_REASON,
+  openSource,
+  READ_TRIES,
+  unchangedWhileRead,
+} from "./source_file.js";
 import { StripeWriter } from "./stripe_writer.js";
 import { isS3Url, type S3Settings } from "../sinks/s3_url.js";
 import type { S3Source } from "../sources/s3.js";
@@ -738,16 +744,9 @@ class Packer {
 
   private async packFile(rel: Buffer, abs: Buffer): Promise<void> {
     for (let attempt = 0; attempt < READ_TRIES; attempt++) {
-      let fh: Awaited<ReturnType<typeof open>>;
+      let fh: FileHandle;
       try {
-        // As in pack_worker.ts: never wait on a FIFO swapped in since the walk; a file under a
-        // write lease (EAGAIN) is opened again, waiting.
-        fh = await open(abs, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK).catch(
-          (e: NodeJS.ErrnoException) => {
-            if (e.code !== "EAGAIN") throw e;
-            return open(abs, fsc.O_RDONLY | fsc.O_NOFOLLOW);
-          },
-        );
+        fh = await openSource(abs);
       } catch (e) {
         this.skip(rel, `unreadable: ${(e as NodeJS.ErrnoException).code ?? e}`);
         return;
@@ -768,7 +767,7 @@ class Packer {
       };
       try {
         before = await fh.stat({ bigint: true }).catch(source);
-        if (!before.isFile()) throw new FerryError("E_SOURCE_READ", "no longer a regular file");
+        if (!before.isFile()) throw new FerryError("E_SOURCE_READ", NOT_REGULAR_REASON);
         // One chunker for the whole pack: it keeps its buffer between files (finish() resets it).
         const chunker = this.chunker;
         chunker.reset();

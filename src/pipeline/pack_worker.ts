@@ -14,13 +14,19 @@
  *   message is done.
  * - out `{ type: "fatal", message }`: a bug or an out-of-memory; the pool stops the pack.
  */
-import { type BigIntStats, closeSync, constants as fsc, fstatSync, openSync, readSync } from "node:fs";
+import { type BigIntStats, closeSync, fstatSync, readSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { Blake3Hasher } from "@napi-rs/blake-hash";
 import { Chunker, chunkId, maybeCompress } from "../chunk/index.js";
 import { SEAL_OVERHEAD, seal } from "../crypto/index.js";
 import { chunkAad, FLAG_ZSTD } from "../format/index.js";
-import { CHANGED_REASON, READ_TRIES, unchangedWhileRead } from "./source_file.js";
+import {
+  CHANGED_REASON,
+  NOT_REGULAR_REASON,
+  openSourceSync,
+  READ_TRIES,
+  unchangedWhileRead,
+} from "./source_file.js";
 import type { PackWorkerEvent, PackWorkerInit, PackWorkerIn } from "./pack_pool.js";
 
 const init = workerData as PackWorkerInit;
@@ -100,21 +106,6 @@ async function reserve(need: number): Promise<Buffer> {
   return out;
 }
 
-/**
- * Opens a source file for reading. O_NONBLOCK first: should a FIFO have replaced the file since
- * the walk, open must not wait for a writer (fstat then finds it is no regular file). A regular
- * file under a write lease (a Samba oplock) answers EAGAIN instead of waiting for the lease to
- * break; that one is opened again, waiting as a plain open does.
- */
-function openSource(path: Buffer): number {
-  try {
-    return openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
-    return openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
-  }
-}
-
 const sourceError = (e: unknown) =>
   `read failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
 
@@ -122,7 +113,7 @@ async function packFile(job: number, path: Uint8Array, handBack: number): Promis
   for (let attempt = 0; attempt < READ_TRIES; attempt++) {
     let fd: number;
     try {
-      fd = openSource(Buffer.from(path.buffer, path.byteOffset, path.byteLength));
+      fd = openSourceSync(Buffer.from(path.buffer, path.byteOffset, path.byteLength));
     } catch (e) {
       events.push({ t: "s", job, reason: `unreadable: ${(e as NodeJS.ErrnoException).code ?? e}` });
       return;
@@ -141,7 +132,7 @@ async function packFile(job: number, path: Uint8Array, handBack: number): Promis
         return;
       }
       if (!before.isFile()) {
-        events.push({ t: "s", job, reason: "no longer a regular file" });
+        events.push({ t: "s", job, reason: NOT_REGULAR_REASON });
         return;
       }
       const expected = Number(before.size);
