@@ -239,6 +239,108 @@ static napi_value js_code_shards(napi_env env, napi_callback_info info) {
 }
 
 
+/* ---- FastCDC cut point (the kernel of src/chunk/fastcdc.ts, same contract, see docs/CHUNKING.md) ----
+ * The 32-bit gear hash after byte j depends only on the 32 bytes ending at j (each byte is shifted
+ * out after 32 steps), so the range to test can be split into LANES segments hashed in lockstep,
+ * each warmed up on the 31 bytes before it. That breaks the one-cycle-per-byte dependency chain of
+ * the shift-and-add. The answer is still the first cut: a hit in lane l is taken only after every
+ * lane before it has been hashed to its end without one. */
+#define LANES 4
+#define LANE_MIN 4096
+
+static size_t gear_scan(const int32_t *G, const uint8_t *b, size_t from, size_t to, uint32_t h, uint32_t mask) {
+  for (size_t j = from; j < to; j++) {
+    h = (h << 1) + (uint32_t)G[b[j]];
+    if ((h & mask) == 0) return j + 1;
+  }
+  return 0;
+}
+
+static uint32_t gear_warm(const int32_t *G, const uint8_t *b, size_t from, size_t to) {
+  uint32_t h = 0;
+  for (size_t j = from; j < to; j++) h = (h << 1) + (uint32_t)G[b[j]];
+  return h;
+}
+
+/* First j+1 in [from, to) where the hash of the 32 bytes ending at j has (h & mask) == 0, or 0.
+ * Needs from >= 31 bytes into the buffer's valid range (the caller guarantees from - 31 >= start). */
+static size_t gear_find(const int32_t *G, const uint8_t *b, size_t from, size_t to, uint32_t mask) {
+  size_t n = to - from;
+  if (n < LANES * LANE_MIN) return gear_scan(G, b, from, to, gear_warm(G, b, from - 31, from), mask);
+  size_t seg = n / LANES;
+  size_t at[LANES];
+  uint32_t h[LANES];
+  for (int l = 0; l < LANES; l++) {
+    at[l] = from + (size_t)l * seg;
+    h[l] = gear_warm(G, b, at[l] - 31, at[l]);
+  }
+  size_t i = 0;
+  int hit = 0;
+  for (; i < seg; i++) {
+    h[0] = (h[0] << 1) + (uint32_t)G[b[at[0] + i]];
+    h[1] = (h[1] << 1) + (uint32_t)G[b[at[1] + i]];
+    h[2] = (h[2] << 1) + (uint32_t)G[b[at[2] + i]];
+    h[3] = (h[3] << 1) + (uint32_t)G[b[at[3] + i]];
+    if (((h[0] & mask) == 0) | ((h[1] & mask) == 0) | ((h[2] & mask) == 0) | ((h[3] & mask) == 0)) {
+      hit = 1;
+      break;
+    }
+  }
+  /* Lanes hashed up to and including step i (or all of their segment when no hit). */
+  for (int l = 0; l < LANES; l++) {
+    size_t end = l == LANES - 1 ? to : at[l] + seg;
+    if (hit) {
+      if ((h[l] & mask) == 0) return at[l] + i + 1;
+      size_t r = gear_scan(G, b, at[l] + i + 1, end, h[l], mask);
+      if (r) return r;
+    } else if (l == LANES - 1) {
+      size_t r = gear_scan(G, b, at[l] + seg, end, h[l], mask);
+      if (r) return r;
+    }
+  }
+  return 0;
+}
+
+/* fastcdcCut(buf, start, end, minSize, avgSize, maxSize, maskS, maskL, gear): as cut() in fastcdc.ts. */
+static napi_value js_fastcdc_cut(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  uint8_t *b;
+  size_t blen;
+  int64_t a[8];
+  bool is;
+  napi_typedarray_type type;
+  size_t glen, goff;
+  void *gp;
+  napi_value gab;
+  int ok = argc == 9 && bytes_of(env, argv[0], &b, &blen);
+  for (int i = 1; ok && i < 8; i++) ok = napi_get_value_int64(env, argv[i], &a[i]) == napi_ok;
+  ok = ok && napi_is_typedarray(env, argv[8], &is) == napi_ok && is &&
+       napi_get_typedarray_info(env, argv[8], &type, &glen, &gp, &gab, &goff) == napi_ok &&
+       type == napi_int32_array && glen == 256;
+  if (!ok) return throw_error(env, "fastcdcCut(buf, start, end, min, avg, max, maskS, maskL, gear Int32Array(256))");
+  int64_t start = a[1], end = a[2], min = a[3], avg = a[4], max = a[5];
+  if (start < 0 || end < start || (uint64_t)end > blen || min < 32 || avg <= min || max <= avg)
+    return throw_error(env, "fastcdcCut: bad range or sizes");
+  uint32_t maskS = (uint32_t)a[6], maskL = (uint32_t)a[7];
+  const int32_t *G = (const int32_t *)gp;
+  int64_t n = end - start, r;
+  if (n <= min) r = end;
+  else {
+    size_t limit = (size_t)(n < max ? end : start + max);
+    size_t t0 = (size_t)(start + min - 1); /* first byte whose hash is tested */
+    size_t e1 = (size_t)(start + avg - 1); /* bytes before it are tested with maskS */
+    if (e1 > limit) e1 = limit;
+    size_t c = gear_find(G, b, t0, e1, maskS);
+    if (!c && e1 < limit) c = gear_find(G, b, e1, limit, maskL);
+    r = c ? (int64_t)c : (int64_t)limit;
+  }
+  napi_value out;
+  napi_create_int64(env, r, &out);
+  return out;
+}
+
 /* ---- AES-256-GCM through the OpenSSL that Node itself links and exports ----
  * node:crypto makes a new cipher (and key schedule) per chunk and hands out a fresh buffer per
  * update; for a 34 KB file that overhead was 3/4 of the time. Here each thread keeps one context
@@ -372,6 +474,23 @@ static napi_value js_gcm_openv(napi_env env, napi_callback_info info) {
   return r;
 }
 
+/* alignGap(bytes, align): how many bytes into `bytes` the first address that is a multiple of
+ * `align` (a power of two) lies, so JS can carve page-aligned views for O_DIRECT writes. */
+static napi_value js_align_gap(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  uint8_t *p;
+  size_t len;
+  uint32_t align;
+  if (argc < 2 || !bytes_of(env, argv[0], &p, &len) || napi_get_value_uint32(env, argv[1], &align) != napi_ok ||
+      align == 0 || (align & (align - 1)) != 0)
+    return throw_error(env, "alignGap(bytes, align: a power of two)");
+  napi_value r;
+  napi_create_uint32(env, (uint32_t)((align - ((uintptr_t)p & (align - 1))) & (align - 1)), &r);
+  return r;
+}
+
 /* tuneMalloc(): keep multi-MiB buffers in the heap instead of mmap/munmap per allocation, and
  * stop trimming the heap after every free. Node allocates a fresh buffer per crypto update and
  * per read; with glibc's defaults each of those faults its pages in again (measured: AES-GCM in
@@ -415,6 +534,10 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "gcmOpen", fn);
   napi_create_function(env, "gcmOpenv", NAPI_AUTO_LENGTH, js_gcm_openv, NULL, &fn);
   napi_set_named_property(env, exports, "gcmOpenv", fn);
+  napi_create_function(env, "fastcdcCut", NAPI_AUTO_LENGTH, js_fastcdc_cut, NULL, &fn);
+  napi_set_named_property(env, exports, "fastcdcCut", fn);
+  napi_create_function(env, "alignGap", NAPI_AUTO_LENGTH, js_align_gap, NULL, &fn);
+  napi_set_named_property(env, exports, "alignGap", fn);
   napi_create_function(env, "tuneMalloc", NAPI_AUTO_LENGTH, js_tune_malloc, NULL, &fn);
   napi_set_named_property(env, exports, "tuneMalloc", fn);
   napi_create_string_utf8(env, kind_names[chosen], NAPI_AUTO_LENGTH, &name);

@@ -8,6 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { FerryError } from "../errors.js";
+import { native } from "../native/index.js";
 
 /**
  * Chunk-size options. All sizes are in bytes; omitted fields take the defaults.
@@ -240,6 +241,32 @@ function cut(
 ): number {
   const n = end - start;
   if (n <= minSize) return end;
+  if (nativeCut !== null && n >= NATIVE_FROM) {
+    return nativeCut(buf, start, end, minSize, avgSize, maxSize, maskS, maskL, GEAR);
+  }
+  return cutJs(buf, start, end, minSize, avgSize, maxSize, maskS, maskL);
+}
+
+/**
+ * The native kernel (native/ferry_native.c: the same hash in four interleaved lanes, ~3× this
+ * one), used for ranges of at least this many bytes; below it the call costs more than it saves.
+ */
+const NATIVE_FROM = 16 * 1024;
+const nativeCut = native?.fastcdcCut ?? null;
+
+/** {@link cut} in JavaScript: the fallback without the native kernel, and for short ranges. */
+function cutJs(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  minSize: number,
+  avgSize: number,
+  maxSize: number,
+  maskS: number,
+  maskL: number,
+): number {
+  const n = end - start;
+  if (n <= minSize) return end;
   const limit = n < maxSize ? end : start + maxSize;
   const G = GEAR;
   let h = 0;
@@ -316,10 +343,10 @@ function warmUpKernel(): void {
   }
   const mS = topMask(10);
   const mL = topMask(6);
-  for (let s = 0; s < b.length; ) s = cut(b, s, b.length, 64, 256, 1024, mS, mL);
+  for (let s = 0; s < b.length; ) s = cutJs(b, s, b.length, 64, 256, 1024, mS, mL);
   const zeros = new Uint8Array(3000); // constant data: no content cut, every loop runs to its end
-  for (let s = 0; s < zeros.length; ) s = cut(zeros, s, zeros.length, 64, 256, 1024, mS, mL);
-  cut(zeros, 0, 200, 64, 256, 1024, mS, mL); // shorter than avgSize
+  for (let s = 0; s < zeros.length; ) s = cutJs(zeros, s, zeros.length, 64, 256, 1024, mS, mL);
+  cutJs(zeros, 0, 200, 64, 256, 1024, mS, mL); // shorter than avgSize
 }
 warmUpKernel();
 

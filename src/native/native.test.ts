@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { test } from "node:test";
+import { type ChunkParams, gearTable, resolveChunkParams } from "../chunk/fastcdc.js";
 import { codeShardsJs } from "../erasure/kernel.js";
 import { native } from "./index.js";
 
@@ -125,4 +126,59 @@ test("native AES-256-GCM: alternating keys on one thread never reuse the wrong k
     d.setAuthTag(out.subarray(1000));
     assert.ok(Buffer.concat([d.update(out.subarray(0, 1000)), d.final()]).equals(pt));
   }
+});
+
+/** FastCDC's cut (docs/CHUNKING.md) as one plain rolling loop: the reference for the native one. */
+function cutReference(b: Uint8Array, start: number, end: number, p: ChunkParams, G: Int32Array): number {
+  const n = end - start;
+  if (n <= p.minSize) return end;
+  const limit = n < p.maxSize ? end : start + p.maxSize;
+  let h = 0;
+  for (let j = start + p.minSize - 32; j < limit; j++) {
+    h = ((h << 1) + G[b[j]!]!) | 0;
+    const L = j - start + 1;
+    if (L >= p.minSize && (h & (L < p.avgSize ? p.maskS : p.maskL)) === 0) return j + 1;
+  }
+  return limit;
+}
+
+test("native FastCDC: the same cut points as the reference, around every lane edge", {
+  skip: !native,
+}, () => {
+  const G = new Int32Array(gearTable().buffer);
+  const p = resolveChunkParams({ minSize: 1024, avgSize: 64 * 1024, maxSize: 512 * 1024 });
+  const cut = (b: Uint8Array, s: number, e: number) =>
+    native!.fastcdcCut(b, s, e, p.minSize, p.avgSize, p.maxSize, p.maskS, p.maskL, G);
+  // Random data: many content cuts, in both mask regions, with the four-lane path.
+  const rnd = randomBytes(3 << 20);
+  for (let s = 0; s < rnd.length; ) {
+    const want = cutReference(rnd, s, rnd.length, p, G);
+    assert.equal(cut(rnd, s, rnd.length), want, `random, chunk at ${s}`);
+    s = want;
+  }
+  // Constant bytes never cut, so one planted window that does is the only cut: plant it just
+  // before, on and after the places where the lanes' segments meet, in both regions (the window
+  // passes the stricter mask, so it cuts in either).
+  const window = Buffer.alloc(32);
+  for (let h = 1; (h & p.maskS) !== 0; ) {
+    window.set(randomBytes(32));
+    h = 0;
+    for (const x of window) h = ((h << 1) + G[x]!) | 0;
+  }
+  const zeros = Buffer.alloc(p.maxSize + 4096);
+  for (const [from, to] of [
+    [p.minSize - 1, p.avgSize - 1],
+    [p.avgSize - 1, p.maxSize],
+  ] as const) {
+    const seg = Math.floor((to - from) / 4);
+    const at = [from, to - 1, ...[1, 2, 3].flatMap((l) => [-2, -1, 0, 1].map((d) => from + l * seg + d))];
+    for (const end of at) {
+      const b = Buffer.from(zeros);
+      window.copy(b, end - 31);
+      const want = cutReference(b, 0, b.length, p, G);
+      assert.equal(cut(b, 0, b.length), want, `window ending at ${end}`);
+    }
+    assert.equal(cut(zeros, 0, zeros.length), p.maxSize, "no cut in constant data");
+  }
+  assert.throws(() => cut(rnd, 10, 5), /bad range/);
 });
