@@ -17,8 +17,10 @@ already hold (run the same command again after a crash or a full drive).
   --passphrase-file F     passphrase (first line of F) that may open the set
   --plan FILE             take --tolerate from a layout saved by \`ferry plan\`
   --catalog FILE          origin catalog (default $FERRY_HOME/catalog.db or ~/.local/share/ferry/catalog.db)
-  --block-size BYTES      block payload size (default 1MiB)
-  --unsafe-no-fsync       do not fsync drives (benchmarks only: a crash can lose data)
+  --block-size BYTES      block payload size (default 1MiB-72: 1 MiB blocks with their header,
+                          written with O_DIRECT; 1MiB with --unsafe-no-fsync or FERRY_DIRECT=0)
+  --unsafe-no-fsync       do not fsync drives, and write through the page cache (benchmarks only:
+                          a crash can lose data)
   --threads N             worker threads that read, chunk and seal (default: one per core; 0: none)
   --json                  machine-readable events and summary on stdout
   --quiet                 no progress output

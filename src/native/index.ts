@@ -1,7 +1,7 @@
 /**
  * The optional native kernel (native/ferry_native.c, built by node-gyp at install time): SIMD
  * Reed-Solomon coding (GFNI or AVX2, scalar fallback), AES-256-GCM through Node's own OpenSSL,
- * and allocator tuning. When it is not built (no compiler) or
+ * the FastCDC cut-point search, and allocator tuning. When it is not built (no compiler) or
  * `FERRY_NATIVE=0`, ferry uses its plain-JS kernel: same results, slower. `FERRY_REQUIRE_NATIVE=1`
  * makes a missing native kernel an error (CI sets it, so a broken build cannot hide).
  *
@@ -43,6 +43,23 @@ export interface NativeKernel {
     tag: Uint8Array,
     out: Uint8Array,
   ): boolean;
+  /**
+   * FastCDC: the end of the chunk starting at `start` (see `cut` in src/chunk/fastcdc.ts, whose
+   * contract this is), with the masks as int32 and the 256-entry gear table.
+   */
+  fastcdcCut(
+    buf: Uint8Array,
+    start: number,
+    end: number,
+    minSize: number,
+    avgSize: number,
+    maxSize: number,
+    maskS: number,
+    maskL: number,
+    gear: Int32Array,
+  ): number;
+  /** Bytes from the start of `bytes` to its first address that is a multiple of `align` (a power of two). */
+  alignGap(bytes: Uint8Array, align: number): number;
   /** Raises glibc's mmap and trim thresholds (see ferry_native.c); false on other C libraries. */
   tuneMalloc(): boolean;
   /** The variant in use: "gfni", "avx2" or "scalar". */
@@ -88,4 +105,24 @@ let tuned: boolean | null = null;
 export function tuneAllocator(): boolean {
   if (tuned === null) tuned = native !== null && process.env.FERRY_MALLOC_TUNE !== "0" && native.tuneMalloc();
   return tuned;
+}
+
+/**
+ * Alignment of memory, file offsets and lengths for O_DIRECT writes (4 KiB: the logical block
+ * size of any drive ferry expects, and the page size).
+ */
+export const DIRECT_ALIGN = 4096;
+
+/**
+ * A zeroed buffer of `size` bytes that starts on a {@link DIRECT_ALIGN} boundary, when the native
+ * kernel can tell addresses (`aligned: true`); otherwise a plain zeroed buffer.
+ *
+ * @example
+ * const { buf, aligned } = allocAligned(1 << 20); // aligned: O_DIRECT may write it as is
+ */
+export function allocAligned(size: number): { buf: Buffer; aligned: boolean } {
+  if (!native) return { buf: Buffer.alloc(size), aligned: false };
+  const raw = Buffer.alloc(size + DIRECT_ALIGN);
+  const gap = native.alignGap(raw, DIRECT_ALIGN);
+  return { buf: raw.subarray(gap, gap + size), aligned: true };
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { FerryError } from "../errors.js";
-import type { DriveSlot, SetLayout } from "../format/index.js";
+import { BLOCK_HEADER_SIZE, type DriveSlot, type SetLayout } from "../format/index.js";
 import { chooseGeometry, type Geometry, parseTolerance } from "../plan/geometry.js";
 
 /** A drive as given on the command line: `--drive BAG=PATH`. */
@@ -26,6 +26,16 @@ export function parseDriveSpec(s: string): DriveSpec {
 }
 
 /**
+ * Default block payload size: 1 MiB less the 72-byte block header, so that each block record is
+ * exactly 1 MiB and every record starts on a 4 KiB boundary of its segment file, which lets pack
+ * write records with O_DIRECT (see {@link DriveWriter}). Any size from 512 B to 64 MiB is valid.
+ *
+ * @example
+ * buildLayout(drives, "bag", DEFAULT_BLOCK_SIZE);
+ */
+export const DEFAULT_BLOCK_SIZE = (1 << 20) - BLOCK_HEADER_SIZE;
+
+/**
  * Lays out a new set: chooses the stripe geometry for the policy (the same rule as
  * `ferry plan`), gives each drive a random id, and assigns drives to groups and shards.
  *
@@ -39,7 +49,7 @@ export function buildLayout(
 ): { layout: SetLayout; geometry: Geometry } {
   if (!Number.isInteger(blockSize) || blockSize < 512 || blockSize > 64 << 20) {
     throw new FerryError("E_USAGE", `block size ${blockSize} is out of range (512 bytes to 64 MiB)`, {
-      hint: "Leave --block-size at its default (1 MiB) unless you measured a reason",
+      hint: "Leave --block-size at its default (1 MiB less the 72-byte header) unless you measured a reason",
     });
   }
   if (drives.length === 0) {

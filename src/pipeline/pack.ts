@@ -39,8 +39,8 @@ import {
 import { DriveReader } from "./drive_reader.js";
 import { DriveWriter } from "./drive_writer.js";
 import { bundleFromJson, bundleToJson, deriveSetKeys, newBundle, type SetKeys, wrapBundle } from "./keys.js";
-import { buildLayout, type DriveSpec } from "./layout.js";
-import { tuneAllocator } from "../native/index.js";
+import { buildLayout, DEFAULT_BLOCK_SIZE, type DriveSpec } from "./layout.js";
+import { native, tuneAllocator } from "../native/index.js";
 import { defaultPackThreads, PackPool, type PackWorkerEvent } from "./pack_pool.js";
 import { ChunkFilter } from "./chunk_filter.js";
 import {
@@ -76,12 +76,22 @@ export interface PackOptions {
   scryptLogN?: number;
   /** Origin catalog path (default `$FERRY_HOME/catalog.db` or `~/.local/share/ferry/catalog.db`). */
   catalog?: string;
-  /** Payload bytes per block (default 1 MiB). */
+  /**
+   * Payload bytes per block of a new set (default {@link DEFAULT_BLOCK_SIZE}, 1 MiB less the block
+   * header, when pack writes with O_DIRECT; 1 MiB otherwise).
+   */
   blockSize?: number;
   /** Chunk size bounds (default 256 KiB / 1 MiB / 4 MiB). */
   chunk?: { minSize?: number; avgSize?: number; maxSize?: number };
   /** fsync drives before recording progress (default true). false is unsafe: a crash can lose data. */
   fsync?: boolean;
+  /**
+   * Write blocks with O_DIRECT, straight from ferry's buffers to the drive (default: with fsync
+   * on and the native kernel built; `FERRY_DIRECT=0` turns it off). Needs block records that are
+   * whole 4 KiB units (the default block size for such sets); a drive whose filesystem refuses
+   * O_DIRECT is written through the page cache instead.
+   */
+  direct?: boolean;
   /** Log bytes between durable checkpoints (default 256 MiB). */
   checkpointBytes?: number;
   /** Progress and warnings. */
@@ -251,6 +261,7 @@ class Packer {
   private readonly readBuf = Buffer.allocUnsafe(READ_SIZE);
   private lastProgress = 0;
   private readonly fsync: boolean;
+  private readonly direct: boolean;
   private readonly chunker: Chunker;
   private readonly checkpointBytes: number;
 
@@ -262,6 +273,7 @@ class Packer {
     private readonly s3src: S3Source | null = null,
   ) {
     this.fsync = opts.fsync !== false;
+    this.direct = opts.direct ?? (this.fsync && native !== null && process.env.FERRY_DIRECT !== "0");
     this.chunker = new Chunker(opts.chunk);
     this.checkpointBytes = opts.checkpointBytes ?? 256 << 20;
   }
@@ -323,7 +335,10 @@ class Packer {
       const { layout, geometry } = buildLayout(
         this.drives,
         this.opts.tolerate,
-        this.opts.blockSize ?? 1 << 20,
+        // Records of exactly 1 MiB when writing with O_DIRECT. Through the page cache, 1 MiB
+        // payloads: page-aligned buffered writes of 1 MiB cost 3× the system time on this
+        // benchmark machine's kernel (docs/PERFORMANCE.md).
+        this.opts.blockSize ?? (this.direct ? DEFAULT_BLOCK_SIZE : 1 << 20),
       );
       this.layout = layout;
       overhead = geometry.overhead;
@@ -339,7 +354,8 @@ class Packer {
     this.emit({ type: "start", set: this.setHex, resumed, layout: this.layout, description, overhead });
 
     this.writers = this.drives.map(
-      (d, i) => new DriveWriter(d.path, this.layout.drives[i]!, this.layout.blockSize, this.fsync),
+      (d, i) =>
+        new DriveWriter(d.path, this.layout.drives[i]!, this.layout.blockSize, this.fsync, this.direct),
     );
     for (const id of this.catalog.chunkIds(this.setNo)) this.stored.add(id);
     this.hasEntries = this.catalog.hasEntries(this.setNo);

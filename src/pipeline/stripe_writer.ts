@@ -1,7 +1,15 @@
 import { ReedSolomon } from "../erasure/index.js";
 import { FerryError } from "../errors.js";
 import { BLOCK_HEADER_SIZE, type SetLayout, stripeDataSize, writeBlockHeader } from "../format/index.js";
+import { allocAligned } from "../native/index.js";
 import type { DriveWriter } from "./drive_writer.js";
+
+/**
+ * Stripes whose blocks may be on their way to the drives at once, besides the one filling. With
+ * O_DIRECT a write returns only when the drive has the data, so more than one stripe ahead keeps
+ * every drive of every group busy; each costs (k+m) blocks of memory.
+ */
+const STRIPES_IN_FLIGHT = 6;
 
 /**
  * Appends sealed records to the set's data log and turns every full stripe into k data +
@@ -16,8 +24,8 @@ import type { DriveWriter } from "./drive_writer.js";
 export class StripeWriter {
   private readonly rs: ReedSolomon;
   private readonly size: number;
-  /** Two buffer sets: one fills while the other's writes are in flight. */
-  private readonly sets: { shards: Buffer[]; headers: Buffer[]; inflight: Promise<void> | null }[];
+  /** Buffer sets: one fills while the others' writes are in flight. */
+  private readonly sets: { records: Buffer[]; shards: Buffer[]; inflight: Promise<void> | null }[];
   private cur = 0;
   private shards: Buffer[];
   private fill = 0;
@@ -37,11 +45,16 @@ export class StripeWriter {
     this.rs = new ReedSolomon(layout.k, layout.m);
     this.size = stripeDataSize(layout);
     const n = layout.k + layout.m;
-    this.sets = [0, 1].map(() => ({
-      shards: Array.from({ length: n }, () => Buffer.alloc(layout.blockSize)),
-      headers: Array.from({ length: n }, () => Buffer.alloc(BLOCK_HEADER_SIZE)),
-      inflight: null,
-    }));
+    // Each block's header and payload lie together in one record buffer, page-aligned where the
+    // native kernel can align it, so a drive can write the record in one call (with O_DIRECT).
+    this.sets = Array.from({ length: STRIPES_IN_FLIGHT }, () => {
+      const records = Array.from({ length: n }, () => allocAligned(BLOCK_HEADER_SIZE + layout.blockSize).buf);
+      return {
+        records,
+        shards: records.map((r) => r.subarray(BLOCK_HEADER_SIZE)),
+        inflight: null,
+      };
+    });
     this.shards = this.sets[0]!.shards;
     this.stripes = startStripe;
     this.budget = drives.map(() => Number.POSITIVE_INFINITY);
@@ -117,29 +130,29 @@ export class StripeWriter {
     }
     const set = this.sets[this.cur]!;
     this.rs.encode(set.shards);
-    // One stripe in flight while the next one fills: wait for the previous stripe's writes
-    // (the other buffer set) so that writes to each drive stay in order and never overlap.
-    const other = this.sets[this.cur ^ 1]!;
-    if (other.inflight) {
-      const p = other.inflight;
-      other.inflight = null;
-      await p;
-    }
+    // Several stripes in flight while the next one fills. Each drive writes its blocks in order
+    // (its writer queues them), while different drives, and different groups' stripes, are
+    // written in parallel.
     const writes = Promise.all(
       members.map(async (d, shard) => {
-        const payload = set.shards[shard]!;
-        const header = set.headers[shard]!;
-        const hash = writeBlockHeader(header, this.setId, s, shard, group, payload);
-        await this.drives[d]!.writeBlock(n, header, payload, hash);
-        this.written[d]! += BLOCK_HEADER_SIZE + payload.length;
+        const record = set.records[shard]!;
+        const hash = writeBlockHeader(record, this.setId, s, shard, group, set.shards[shard]!);
+        await this.drives[d]!.writeBlock(n, record, hash);
+        this.written[d]! += record.length;
       }),
     ).then(() => undefined);
-    writes.catch(() => undefined); // observed later by drain() or the next stripe
+    writes.catch(() => undefined); // observed later by drain() or when the set is reused
     set.inflight = writes;
     for (const d of members) this.budget[d]! -= 1;
-    this.cur ^= 1;
-    this.shards = other.shards;
+    this.cur = (this.cur + 1) % this.sets.length;
+    const next = this.sets[this.cur]!;
     this.stripes++;
     this.fill = 0;
+    if (next.inflight) {
+      const p = next.inflight;
+      next.inflight = null;
+      await p;
+    }
+    this.shards = next.shards;
   }
 }
