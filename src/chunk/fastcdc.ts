@@ -239,9 +239,7 @@ function cut(
   maskS: number,
   maskL: number,
 ): number {
-  const n = end - start;
-  if (n <= minSize) return end;
-  if (nativeCut !== null && n >= NATIVE_FROM) {
+  if (nativeCut !== null && end - start >= NATIVE_FROM) {
     return nativeCut(buf, start, end, minSize, avgSize, maxSize, maskS, maskL, GEAR);
   }
   return cutJs(buf, start, end, minSize, avgSize, maxSize, maskS, maskL);

@@ -9,7 +9,7 @@
  * import { native } from "../native/index.js";
  * if (native) native.codeShards(coefs, inputs, outputs);
  */
-import { existsSync } from "node:fs";
+import { existsSync, constants as fsConstants } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { FerryError } from "../errors.js";
@@ -114,15 +114,26 @@ export function tuneAllocator(): boolean {
 export const DIRECT_ALIGN = 4096;
 
 /**
- * A zeroed buffer of `size` bytes that starts on a {@link DIRECT_ALIGN} boundary, when the native
- * kernel can tell addresses (`aligned: true`); otherwise a plain zeroed buffer.
+ * A zeroed buffer of `size` bytes that starts on a {@link DIRECT_ALIGN} boundary when the native
+ * kernel can tell addresses (see {@link directWrites}); otherwise a plain zeroed buffer.
  *
  * @example
- * const { buf, aligned } = allocAligned(1 << 20); // aligned: O_DIRECT may write it as is
+ * const record = allocAligned(1 << 20); // O_DIRECT may write it as is
  */
-export function allocAligned(size: number): { buf: Buffer; aligned: boolean } {
-  if (!native) return { buf: Buffer.alloc(size), aligned: false };
+export function allocAligned(size: number): Buffer {
+  if (!native) return Buffer.alloc(size);
   const raw = Buffer.alloc(size + DIRECT_ALIGN);
   const gap = native.alignGap(raw, DIRECT_ALIGN);
-  return { buf: raw.subarray(gap, gap + size), aligned: true };
+  return raw.subarray(gap, gap + size);
+}
+
+/**
+ * Whether O_DIRECT writes can be used at all: the platform has O_DIRECT, the native kernel is there
+ * to align buffers ({@link allocAligned}), and `FERRY_DIRECT=0` does not turn them off.
+ *
+ * @example
+ * if (directWrites()) console.log("durable pack bypasses the page cache");
+ */
+export function directWrites(): boolean {
+  return native !== null && fsConstants.O_DIRECT !== undefined && process.env.FERRY_DIRECT !== "0";
 }

@@ -55,7 +55,7 @@ test("drive writer: overlapping writes land in order, in runs, with O_DIRECT whe
   await w.prepare();
   const want = native !== null && takesDirect(join(root, "probe"));
   const records = Array.from({ length: 40 }, (_, n) => {
-    const r = allocAligned(BLOCK_HEADER_SIZE + bs).buf;
+    const r = allocAligned(BLOCK_HEADER_SIZE + bs);
     r.fill(n + 1);
     return r;
   });

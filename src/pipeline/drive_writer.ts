@@ -13,7 +13,7 @@ import {
   SUMS_FILE,
 } from "../format/index.js";
 import type { DriveSlot } from "../format/layout.js";
-import { DIRECT_ALIGN } from "../native/index.js";
+import { DIRECT_ALIGN, directWrites } from "../native/index.js";
 
 /** A block waiting in a {@link DriveWriter}'s queue. */
 interface QueuedBlock {
@@ -80,8 +80,9 @@ export class DriveWriter {
   blocks = 0;
 
   /**
-   * Whether block segments are written with O_DIRECT: asked for, and possible (a record is a
-   * whole number of {@link DIRECT_ALIGN} units, so every record starts aligned in its segment).
+   * Whether block segments are written with O_DIRECT: asked for, and possible (see
+   * {@link directWrites}; a record is a whole number of {@link DIRECT_ALIGN} units, so every record
+   * starts aligned in its segment).
    */
   direct: boolean;
 
@@ -93,8 +94,7 @@ export class DriveWriter {
     direct = false,
   ) {
     this.root = join(path, DRIVE_DIR);
-    this.direct =
-      direct && fsc.O_DIRECT !== undefined && (BLOCK_HEADER_SIZE + blockSize) % DIRECT_ALIGN === 0;
+    this.direct = direct && directWrites() && (BLOCK_HEADER_SIZE + blockSize) % DIRECT_ALIGN === 0;
   }
 
   private fail(e: unknown, what: string): never {

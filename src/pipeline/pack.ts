@@ -40,7 +40,7 @@ import { DriveReader } from "./drive_reader.js";
 import { DriveWriter } from "./drive_writer.js";
 import { bundleFromJson, bundleToJson, deriveSetKeys, newBundle, type SetKeys, wrapBundle } from "./keys.js";
 import { buildLayout, DEFAULT_BLOCK_SIZE, type DriveSpec } from "./layout.js";
-import { native, tuneAllocator } from "../native/index.js";
+import { directWrites, tuneAllocator } from "../native/index.js";
 import { defaultPackThreads, PackPool, type PackWorkerEvent } from "./pack_pool.js";
 import { ChunkFilter } from "./chunk_filter.js";
 import {
@@ -273,7 +273,7 @@ class Packer {
     private readonly s3src: S3Source | null = null,
   ) {
     this.fsync = opts.fsync !== false;
-    this.direct = opts.direct ?? (this.fsync && native !== null && process.env.FERRY_DIRECT !== "0");
+    this.direct = (opts.direct ?? this.fsync) && directWrites();
     this.chunker = new Chunker(opts.chunk);
     this.checkpointBytes = opts.checkpointBytes ?? 256 << 20;
   }

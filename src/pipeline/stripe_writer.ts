@@ -48,7 +48,7 @@ export class StripeWriter {
     // Each block's header and payload lie together in one record buffer, page-aligned where the
     // native kernel can align it, so a drive can write the record in one call (with O_DIRECT).
     this.sets = Array.from({ length: STRIPES_IN_FLIGHT }, () => {
-      const records = Array.from({ length: n }, () => allocAligned(BLOCK_HEADER_SIZE + layout.blockSize).buf);
+      const records = Array.from({ length: n }, () => allocAligned(BLOCK_HEADER_SIZE + layout.blockSize));
       return {
         records,
         shards: records.map((r) => r.subarray(BLOCK_HEADER_SIZE)),
