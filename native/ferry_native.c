@@ -14,7 +14,11 @@
  *
  * Built by node-gyp (binding.gyp). If it is missing, ferry uses the plain-JS kernel.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* O_DIRECT */
+#endif
 #include <node_api.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -491,6 +495,29 @@ static napi_value js_align_gap(napi_env env, napi_callback_info info) {
   return r;
 }
 
+/* setDirect(fd, on): turns O_DIRECT on or off for an open file (fcntl F_SETFL), so the last,
+ * partial unit of a file written with O_DIRECT can go through the page cache without padding
+ * and a truncate (which on ext4 reads the last block back from the drive). Returns whether it
+ * took effect; false where the platform has no O_DIRECT. */
+static napi_value js_set_direct(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd;
+  bool on;
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
+      napi_get_value_bool(env, argv[1], &on) != napi_ok)
+    return throw_error(env, "setDirect(fd, on: boolean)");
+  bool ok = false;
+#ifdef O_DIRECT
+  int fl = fcntl(fd, F_GETFL);
+  if (fl != -1) ok = fcntl(fd, F_SETFL, on ? (fl | O_DIRECT) : (fl & ~O_DIRECT)) == 0;
+#endif
+  napi_value r;
+  napi_get_boolean(env, ok, &r);
+  return r;
+}
+
 /* tuneMalloc(): keep multi-MiB buffers in the heap instead of mmap/munmap per allocation, and
  * stop trimming the heap after every free. Node allocates a fresh buffer per crypto update and
  * per read; with glibc's defaults each of those faults its pages in again (measured: AES-GCM in
@@ -538,6 +565,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "fastcdcCut", fn);
   napi_create_function(env, "alignGap", NAPI_AUTO_LENGTH, js_align_gap, NULL, &fn);
   napi_set_named_property(env, exports, "alignGap", fn);
+  napi_create_function(env, "setDirect", NAPI_AUTO_LENGTH, js_set_direct, NULL, &fn);
+  napi_set_named_property(env, exports, "setDirect", fn);
   napi_create_function(env, "tuneMalloc", NAPI_AUTO_LENGTH, js_tune_malloc, NULL, &fn);
   napi_set_named_property(env, exports, "tuneMalloc", fn);
   napi_create_string_utf8(env, kind_names[chosen], NAPI_AUTO_LENGTH, &name);

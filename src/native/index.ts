@@ -60,6 +60,8 @@ export interface NativeKernel {
   ): number;
   /** Bytes from the start of `bytes` to its first address that is a multiple of `align` (a power of two). */
   alignGap(bytes: Uint8Array, align: number): number;
+  /** Turns O_DIRECT on or off for an open file descriptor (fcntl); whether it took effect. */
+  setDirect(fd: number, on: boolean): boolean;
   /** Raises glibc's mmap and trim thresholds (see ferry_native.c); false on other C libraries. */
   tuneMalloc(): boolean;
   /** The variant in use: "gfni", "avx2" or "scalar". */

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { closeSync, constants as fsc, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { BLOCK_HEADER_SIZE, BLOCKS_DIR, blockLocation, DRIVE_DIR, SUMS_FILE } from "../format/index.js";
 import { allocAligned, DIRECT_ALIGN, native } from "../native/index.js";
 import { DriveWriter } from "./drive_writer.js";
-import { removeDir, tempDir } from "./testkit.js";
+import { removeDir, takesDirect, tempDir } from "./testkit.js";
 
 let dir = "";
 before(async () => {
@@ -35,18 +35,6 @@ test("drive writer: syncs while blocks keep coming lose no SUMS entry and leave 
   assert.equal(sums.length, 700 * 32);
   assert.ok(sums.equals(Buffer.concat(hashes)));
 });
-
-/** Whether this filesystem takes O_DIRECT opens (tmpfs does not; ext4 and xfs do). */
-function takesDirect(path: string): boolean {
-  try {
-    closeSync(openSync(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_DIRECT, 0o644));
-    return true;
-  } catch {
-    return false;
-  } finally {
-    rmSync(path, { force: true });
-  }
-}
 
 test("drive writer: overlapping writes land in order, in runs, with O_DIRECT where the filesystem takes it", async () => {
   const bs = DIRECT_ALIGN - BLOCK_HEADER_SIZE; // 4 KiB records

@@ -34,16 +34,19 @@ export async function readAgain<T>(
 /**
  * Reads, decrypts and checks one chunk. Throws E_DECRYPT (wrong key or tampered data) or
  * E_CORRUPT (id mismatch) before returning any plaintext. With `pool`, the plaintext may be a
- * buffer lent by it: give it back when done with it. A reader with lazyChecks is asked to
- * check the chunk's blocks fully, and the chunk is read again, before either is thrown.
+ * buffer lent by it: give it back when done with it. With `into` (exactly `ref.plainLength`
+ * bytes), the plaintext is written there and `into` is returned; on a throw its content is
+ * undefined. A reader with lazyChecks is asked to check the chunk's blocks fully, and the chunk
+ * is read again, before either is thrown.
  */
 export function readChunk(
   set: OpenedSet,
   reader: StripeReader,
   ref: ChunkRef,
   pool?: BufferPool,
+  into?: Buffer,
 ): Promise<Buffer> {
-  return readAgain(reader, ref.offset, ref.storedLength, () => readChunkOnce(set, reader, ref, pool));
+  return readAgain(reader, ref.offset, ref.storedLength, () => readChunkOnce(set, reader, ref, pool, into));
 }
 
 async function readChunkOnce(
@@ -51,16 +54,27 @@ async function readChunkOnce(
   reader: StripeReader,
   ref: ChunkRef,
   pool?: BufferPool,
+  into?: Buffer,
 ): Promise<Buffer> {
   const keys = set.keys!;
   const aad = chunkAad(set.setId, ref.id, ref.flags, ref.plainLength);
+  const zstd = (ref.flags & FLAG_ZSTD) !== 0;
+  const openLength = Math.max(0, ref.storedLength - SEAL_OVERHEAD);
+  // `into` takes the plaintext only where it is exactly the right size; otherwise the length
+  // check below fails the chunk.
+  const target = into && into.length === ref.plainLength ? into : undefined;
   // The output is taken once the sealed bytes are there: a forged length never sizes it.
   let plain = await reader.withLog(ref.offset, ref.storedLength, (sealed) =>
-    openPieces(keys.chunkKey, sealed, aad, pool?.take(Math.max(0, ref.storedLength - SEAL_OVERHEAD))),
+    openPieces(
+      keys.chunkKey,
+      sealed,
+      aad,
+      !zstd && target && openLength === target.length ? target : pool?.take(openLength),
+    ),
   );
-  if (ref.flags & FLAG_ZSTD) {
+  if (zstd) {
     const sealedPlain = plain;
-    plain = decompress(plain, ref.plainLength, pool?.take(ref.plainLength));
+    plain = decompress(plain, ref.plainLength, target ?? pool?.take(ref.plainLength));
     pool?.give(sealedPlain);
   }
   if (plain.length !== ref.plainLength || !chunkId(keys.idKey, plain).equals(ref.id)) {

@@ -7,11 +7,15 @@ import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import {
   type BigIntStats,
+  closeSync,
+  constants as fsc,
   lstatSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
   readlinkSync,
+  rmSync,
   writeFileSync,
 } from "node:fs";
 import {
@@ -363,6 +367,18 @@ export function packOpts(
     fsync: false,
     ...extra,
   };
+}
+
+/** Whether the filesystem at `path` (a file name to probe, removed again) takes O_DIRECT opens. */
+export function takesDirect(path: string): boolean {
+  try {
+    closeSync(openSync(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_DIRECT, 0o644));
+    return true;
+  } catch {
+    return false;
+  } finally {
+    rmSync(path, { force: true });
+  }
 }
 
 /** Copies a whole drive folder (to fake a second copy, or to keep an old version). */

@@ -1,4 +1,4 @@
-import { fchmodSync, fchownSync, constants as fsc, futimesSync, renameSync } from "node:fs";
+import { fchmodSync, fchownSync, constants as fsc, futimesSync, renameSync, writeSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import {
   chmod,
@@ -31,11 +31,13 @@ import {
 import type { S3RetryEvent } from "../sinks/s3.js";
 import { isS3Url, type S3Settings } from "../sinks/s3_url.js";
 import type { WorkerSpec } from "../sinks/worker.js";
+import { directWrites, native } from "../native/index.js";
 import { globMatcher } from "./glob.js";
 import type { Unlock } from "./keys.js";
 import { type OpenedSet, openSet, StripeReader } from "./open_set.js";
 import { readAgain, readChunk } from "./read_chunk.js";
 import { BufferPool } from "./read_pool.js";
+import { AlignedPool, Stager } from "./stager.js";
 
 export { readChunk } from "./read_chunk.js";
 
@@ -56,7 +58,19 @@ export interface UnpackOptions {
   /** Restore only entries whose path matches one of these globs (`*`, `**`, `?`). */
   only?: string[];
   onEvent?: (e: UnpackEvent) => void;
+  /**
+   * Write restored files of {@link DIRECT_MIN} bytes or more with O_DIRECT, straight from
+   * ferry's buffers to the target drive (default: where the native kernel is built;
+   * `FERRY_DIRECT=0` turns it off). A target whose filesystem refuses O_DIRECT is written
+   * through the page cache.
+   */
+  direct?: boolean;
 }
+
+/** Files from this size up are written with O_DIRECT (see {@link UnpackOptions.direct}). */
+export const DIRECT_MIN = 256 * 1024;
+/** Largest O_DIRECT staging buffer: the largest write of one file (several go in one writev). */
+const STAGE_SIZE = 8 << 20;
 
 export type UnpackEvent =
   | { type: "start"; set: string; files: number; bytes: number; drivesPresent: number; drivesTotal: number }
@@ -80,6 +94,8 @@ export interface UnpackResult {
   lost: { path: string; reason: string }[];
   /** True when this run continued an interrupted one. */
   resumed: boolean;
+  /** Files written with O_DIRECT (see {@link UnpackOptions.direct}); the others went through the page cache. */
+  directFiles: number;
   /** With `to` = `s3://…`: objects this worker owns, uploaded, found already there, left to other workers. */
   s3?: {
     objects: number;
@@ -199,6 +215,31 @@ async function writevAll(fh: FileHandle, bufs: Buffer[], pos: number): Promise<v
 }
 /** Files whose last writes, metadata and rename may still run while the next files are read. */
 const MAX_FINISHING = 32;
+/**
+ * Pass-1 entries whose path checks, parent folders and temp file are done ahead of their
+ * content: creating a file costs a quarter to one millisecond on a busy disk, which would
+ * otherwise stall the reading of every small file.
+ */
+const OPEN_AHEAD = 8;
+
+/** A temp file opened for an entry's content. */
+interface TempFile {
+  tmp: Buffer;
+  fh: FileHandle;
+  /** Opened with O_DIRECT. */
+  direct: boolean;
+}
+
+/** A pass-1 entry waiting for its turn. */
+interface Ahead {
+  e: FileEntry | (IndexEntry & { type: typeof ENTRY_DIR });
+  ord: number;
+  skip: boolean;
+  /** Its checked target path (a folder entry's folder is made by then). */
+  path: Promise<Buffer>;
+  /** Its temp file, opened ahead (files not skipped). */
+  file: Promise<TempFile> | null;
+}
 
 /**
  * Checks an untrusted relative path from the index: `/`-separated, no empty, `.` or `..`
@@ -326,6 +367,10 @@ class Unpacker {
   private readonly throttled: (() => void)[] = [];
   /** Plaintext buffers, reused once written. */
   private readonly pool = new BufferPool(WRITE_WINDOW * 2, 16 << 20);
+  /** Page-aligned staging buffers of O_DIRECT file writes, reused once written. */
+  private readonly stages = new AlignedPool(DIRECT_MIN, STAGE_SIZE, WRITE_WINDOW * 2);
+  /** Whether large files are written with O_DIRECT (off for good once the target refuses it). */
+  private direct: boolean;
   private writeBytes = 0;
   /** Files of pass 1 still finishing in the background, by index ordinal (ascending). */
   private readonly finishing = new Map<number, Promise<void>>();
@@ -335,6 +380,10 @@ class Unpacker {
   private failure: unknown = null;
   /** Renames happen in index order, so a path listed twice ends as the later entry, as before. */
   private renameChain: Promise<void> = Promise.resolve();
+  /** Pass-1 entries prepared ahead of their turn, oldest first. */
+  private readonly ahead: Ahead[] = [];
+  /** Path checks and folder creation, one at a time in index order. */
+  private pathChain: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly set: OpenedSet,
@@ -351,8 +400,11 @@ class Unpacker {
       badBlocks: 0,
       lost: [],
       resumed: false,
+      directFiles: 0,
     };
     this.match = opts.only?.length ? globMatcher(opts.only) : null;
+    // setDirect: a native kernel built before it lacks it.
+    this.direct = (opts.direct ?? true) && directWrites() && typeof native?.setDirect === "function";
   }
 
   async run(): Promise<UnpackResult> {
@@ -394,6 +446,7 @@ class Unpacker {
           else if (pass === 3 && e.type === ENTRY_DIR && !skip) await this.dirMeta(e);
           await this.saveJournal(pass, this.doneBefore(ordinal), false);
         }
+        while (this.ahead.length) await this.turn(this.ahead.shift()!);
         await this.drain();
       } finally {
         // On failure too: no write or rename may outlive the run.
@@ -434,7 +487,7 @@ class Unpacker {
    */
   private doneBefore(next: number): number {
     for (const ord of this.finishing.keys()) return ord;
-    return next;
+    return this.ahead[0]?.ord ?? next;
   }
 
   /** Waits for every file finishing in the background; throws the first failure. */
@@ -443,8 +496,15 @@ class Unpacker {
     if (this.failure) throw this.failure;
   }
 
-  /** Waits for every write and background file, whatever their outcome. */
+  /** Waits for every write and background file, whatever their outcome; drops files opened ahead. */
   private async settle(): Promise<void> {
+    for (const a of this.ahead.splice(0)) {
+      const f = await a.file?.catch(() => null);
+      if (!f) continue;
+      await f.fh.close().catch(() => undefined);
+      await rm(f.tmp, { force: true });
+    }
+    await this.pathChain;
     while (this.finishing.size) await Promise.all(this.finishing.values());
     while (this.writing.size) await Promise.all(this.writing);
   }
@@ -496,19 +556,47 @@ class Unpacker {
     await mkdir(p, { mode: 0o700 });
   }
 
-  private async pass1(e: IndexEntry, skip: boolean, ordinal: number): Promise<void> {
-    if (e.type === ENTRY_DIR) {
+  /**
+   * Queues a pass-1 entry: its path is checked (and a folder entry's folder made) in index order
+   * right away, a file's temp file is opened, and its content comes at its turn, OPEN_AHEAD
+   * entries later.
+   */
+  private async pass1(e: IndexEntry, skip: boolean, ord: number): Promise<void> {
+    if (e.type !== ENTRY_DIR && e.type !== ENTRY_FILE) return;
+    const path = this.inOrder(async () => {
       const p = await this.target(e.path, true);
-      await this.ensureDir(p, true, e.path);
-      this.safeDirs.add(p.toString("latin1"));
+      if (e.type === ENTRY_DIR) {
+        await this.ensureDir(p, true, e.path);
+        this.safeDirs.add(p.toString("latin1"));
+      }
+      return p;
+    });
+    const file = e.type === ENTRY_FILE && !skip ? path.then((p) => this.openTemp(p, ord, e.size)) : null;
+    // Failures surface at the entry's turn (or never, when an earlier one stops the run).
+    path.catch(() => undefined);
+    file?.catch(() => undefined);
+    this.ahead.push({ e, ord, skip, path, file });
+    while (this.ahead.length > OPEN_AHEAD) await this.turn(this.ahead.shift()!);
+  }
+
+  /** Runs `fn` once every earlier call's `fn` has settled. */
+  private inOrder<T>(fn: () => Promise<T>): Promise<T> {
+    const r = this.pathChain.then(fn);
+    this.pathChain = r.catch(() => undefined);
+    return r;
+  }
+
+  /** The content of a pass-1 entry, in index order. */
+  private async turn(a: Ahead): Promise<void> {
+    const { e, ord } = a;
+    const p = await a.path;
+    if (e.type === ENTRY_DIR) {
       this.result.dirs++;
       return;
     }
-    if (e.type !== ENTRY_FILE) return;
-    const p = await this.target(e.path, true);
     // A file an interrupted run already restored is kept only if its content hashes right:
     // the size alone would accept an older copy, or garbage left by a power loss.
-    if (skip) {
+    if (a.skip) {
       await this.awaitPath(p);
       if (await this.alreadyRestored(e, p)) {
         this.result.files++;
@@ -517,10 +605,49 @@ class Unpacker {
       }
     }
     try {
-      await this.restoreFile(e, p, ordinal);
+      const tf = await (a.file ?? this.openTemp(p, ord, e.size));
+      await this.restoreFile(e, p, tf, ord);
     } catch (err) {
       throw targetError(err, `write ${JSON.stringify(e.path.toString())} into the target`);
     }
+  }
+
+  /**
+   * Creates the temp file entry `ordinal` is written to before its rename to `p`. Its name
+   * depends only on the set and the entry (not the pid): a run killed mid-file leaves it
+   * behind, and the resumed run, which always redoes that entry, reuses and renames it.
+   * Entries finishing at the same time in one folder get different names.
+   */
+  private async openTemp(p: Buffer, ordinal: number, size: number): Promise<TempFile> {
+    const slash = p.lastIndexOf(SLASH);
+    const tmp = Buffer.concat([
+      p.subarray(0, slash + 1),
+      Buffer.from(`.ferry-tmp-${this.set.setHex.slice(0, 16)}-${ordinal}`),
+    ]);
+    // Always a new file of our own: O_EXCL never follows a symlink or reuses a hard link, and a
+    // leftover (or a planted link of the same name) is removed first. Trying first saves a
+    // file-system call per file in the common case, where there is none.
+    const flags = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
+    const create = async (f: number): Promise<FileHandle> => {
+      try {
+        return await open(tmp, f, 0o600);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+        await rm(tmp, { force: true });
+        return await open(tmp, f, 0o600);
+      }
+    };
+    const direct = this.direct && size >= DIRECT_MIN;
+    if (direct) {
+      try {
+        return { tmp, fh: await create(flags | fsc.O_DIRECT), direct };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EINVAL") throw err;
+        // The target's filesystem has no O_DIRECT (it may have created the file first).
+        this.direct = false;
+      }
+    }
+    return { tmp, fh: await create(flags), direct: false };
   }
 
   private async alreadyRestored(e: FileEntry, p: Buffer): Promise<boolean> {
@@ -552,6 +679,7 @@ class Unpacker {
       (b) => {
         this.writeBytes -= b.length;
         this.pool.give(b);
+        this.stages.give(b);
         for (const w of this.throttled.splice(0)) w();
       },
       (p) => {
@@ -573,41 +701,36 @@ class Unpacker {
    * chunks), then leaves its last writes, metadata and rename to finish in the background
    * while the caller moves on to the next entry. The whole-file hash is checked before that.
    */
-  private async restoreFile(e: FileEntry, p: Buffer, ordinal: number): Promise<void> {
-    const slash = p.lastIndexOf(SLASH);
-    // The temp name depends only on the set and the entry (not the pid): a run killed mid-file
-    // leaves it behind, and the resumed run, which always redoes that entry, reuses and renames
-    // it. Entries finishing at the same time in one folder get different names.
-    const tmp = Buffer.concat([
-      p.subarray(0, slash + 1),
-      Buffer.from(`.ferry-tmp-${this.set.setHex.slice(0, 16)}-${ordinal}`),
-    ]);
-    // Always a new file of our own: O_EXCL never follows a symlink or reuses a hard link, and a
-    // leftover (or a planted link of the same name) is removed first. Trying first saves a
-    // file-system call per file in the common case, where there is none.
-    const flags = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
-    let fh: FileHandle;
-    try {
-      fh = await open(tmp, flags, 0o600);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      await rm(tmp, { force: true });
-      fh = await open(tmp, flags, 0o600);
-    }
+  private async restoreFile(e: FileEntry, p: Buffer, file: TempFile, ordinal: number): Promise<void> {
+    const { tmp, fh, direct } = file;
     const writer = this.fileWriter(fh);
+    // With O_DIRECT, plaintext is decrypted into aligned staging buffers that go out whole.
+    const stager = direct
+      ? new Stager(
+          this.stages,
+          (b, at) => {
+            this.writeBytes += b.length;
+            writer.push(b, at);
+          },
+          e.size,
+        )
+      : null;
     const abandon = async () => {
+      stager?.discard();
       await writer.settle();
       await fh.close();
       await rm(tmp, { force: true });
     };
+    let tail: Buffer | null = null;
     try {
       const hasher = new Blake3Hasher();
       let pos = 0;
       for (const ref of e.chunks) {
         if (this.failure) throw this.failure;
         let plain: Buffer;
+        const into = stager?.reserve(ref.plainLength) ?? undefined;
         try {
-          plain = await readChunk(this.set, this.reader, ref, this.pool);
+          plain = await readChunk(this.set, this.reader, ref, this.pool, into);
         } catch (err) {
           if (FerryError.is(err, "E_UNRECOVERABLE")) {
             await abandon();
@@ -619,8 +742,15 @@ class Unpacker {
           throw err;
         }
         hasher.update(plain);
-        this.writeBytes += plain.length;
-        writer.push(plain, pos);
+        if (!stager) {
+          this.writeBytes += plain.length;
+          writer.push(plain, pos);
+        } else if (into && plain.buffer === into.buffer && plain.byteOffset === into.byteOffset) {
+          stager.commit(plain.length);
+        } else {
+          stager.append(plain);
+          this.pool.give(plain);
+        }
         await this.throttle();
         if (writer.error) throw writer.error;
         pos += plain.length;
@@ -636,12 +766,13 @@ class Unpacker {
           },
         );
       }
+      tail = stager?.finish() ?? null;
     } catch (err) {
       await abandon().catch(() => undefined);
       throw err;
     }
     const key = p.toString("latin1");
-    const task = this.finishFile(e, p, tmp, fh, writer).then(
+    const task = this.finishFile(e, p, tmp, fh, writer, tail, stager?.length ?? 0).then(
       () => undefined,
       (err) => {
         this.failure ??= targetError(err, `write ${JSON.stringify(e.path.toString())} into the target`);
@@ -665,6 +796,9 @@ class Unpacker {
     tmp: Buffer,
     fh: FileHandle,
     writer: FileWriter,
+    /** With O_DIRECT: the bytes after the last whole unit, and the file's length. */
+    tail: Buffer | null,
+    length: number,
   ): Promise<void> {
     // Taken now, in index order; released whatever happens below.
     const before = this.renameChain;
@@ -677,6 +811,14 @@ class Unpacker {
       try {
         await writer.settle();
         if (writer.error) throw writer.error;
+        if (tail?.length) {
+          // A partial unit cannot go with O_DIRECT: it goes through the page cache (a small,
+          // quick write), which spares the padding and a truncate that would read it back.
+          if (!native!.setDirect(fh.fd, false)) throw new Error("cannot turn O_DIRECT off");
+          if (writeSync(fh.fd, tail, 0, tail.length, length - tail.length) !== tail.length) {
+            throw new Error(`short write at offset ${length - tail.length}`);
+          }
+        }
         // chown first: the kernel clears setuid/setgid bits on chown. These calls only change
         // the inode and return at once; made directly they cost a few microseconds, where a
         // trip through the thread pool costs far more (for thousands of files).
@@ -706,6 +848,7 @@ class Unpacker {
         throw err;
       }
       this.result.files++;
+      if (tail) this.result.directFiles++;
     } finally {
       release();
     }

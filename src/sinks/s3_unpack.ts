@@ -43,6 +43,7 @@ export async function unpackToS3(
     badBlocks: 0,
     lost: [],
     resumed: false,
+    directFiles: 0,
   };
   let uploader: S3Uploader | null = null;
   const s3 = {
