@@ -63,6 +63,22 @@ test("property: any ≤ m erasures reconstruct byte-exact; verify holds; dataOnl
         if (i >= k && lost.includes(i)) assert.equal(dataOnly[i], null);
         else assert.deepEqual(Uint8Array.from(dataOnly[i]!), Uint8Array.from(shards[i]!));
       }
+      // Into the caller's buffers: views of one arena full of garbage, at odd offsets.
+      const len = shards[0]!.length;
+      const arena = new Uint8Array(lose * (len + 3) + 3).fill(0xaa);
+      let used = 0;
+      const alloc = (n: number) => {
+        const v = arena.subarray(3 + used * (len + 3), 3 + used * (len + 3) + n);
+        used++;
+        return v;
+      };
+      const into: (Uint8Array | null)[] = shards.slice();
+      for (const i of lost) into[i] = null;
+      rs.reconstruct(into, { alloc });
+      assert.equal(used, lose, "one buffer per rebuilt shard");
+      for (let i = 0; i < k + m; i++)
+        assert.deepEqual(Uint8Array.from(into[i]!), Uint8Array.from(shards[i]!));
+      for (const i of lost) if (len > 0) assert.equal(into[i]!.buffer, arena.buffer);
     }),
     { numRuns: 300 },
   );

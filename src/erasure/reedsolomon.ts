@@ -36,6 +36,11 @@ const VERIFY_BLOCK = 256 * 1024;
 export interface ReconstructOptions {
   /** Rebuild only missing data shards; leave missing parity entries as they are. */
   dataOnly?: boolean;
+  /**
+   * Where rebuilt shards go: called once per rebuilt shard, it returns `size` writable bytes that
+   * overlap no shard (default: a fresh buffer each time). Lets a caller reuse its buffers.
+   */
+  alloc?: (size: number) => Uint8Array;
 }
 
 /** A decode plan for one erasure pattern: which k shards to read, and how to combine them. */
@@ -229,6 +234,11 @@ export class ReedSolomon {
     }
     if (missing.length === 0) return;
     const dataOnly = opts.dataOnly === true;
+    const alloc = (n: number): Uint8Array => {
+      const b = opts.alloc ? opts.alloc(n) : newShard(n);
+      if (b.length !== n) throw usage(`reconstruct: alloc returned ${b.length} bytes, expected ${n}`);
+      return b;
+    };
     const missingData = missing.filter((i) => i < k);
     if (dataOnly && missingData.length === 0) return;
     const present = n - missing.length;
@@ -246,7 +256,7 @@ export class ReedSolomon {
 
     if (missingData.length > 0) {
       const plan = this.#plan(shards);
-      const outs = plan.outputs.map(() => newShard(size));
+      const outs = plan.outputs.map(() => alloc(size));
       codeShards(
         plan.rows,
         plan.inputs.map((i) => shards[i]!),
@@ -262,7 +272,7 @@ export class ReedSolomon {
       k,
       missingParity.map((i) => i - k),
     );
-    const outs = missingParity.map(() => newShard(size));
+    const outs = missingParity.map(() => alloc(size));
     codeShards(rows, shards.slice(0, k) as Uint8Array[], outs);
     for (let r = 0; r < outs.length; r++) shards[missingParity[r]!] = outs[r];
   }
