@@ -125,7 +125,9 @@ function targetError(e: unknown, what: string): FerryError {
     hint:
       code === "ENOSPC" || code === "EDQUOT"
         ? "The target is full: free space or unpack elsewhere, then rerun the same command to resume"
-        : "Check the target folder (permissions, space, other writers), then rerun the same command to resume",
+        : code === "EINVAL"
+          ? "The target's filesystem refused a write (O_DIRECT needs 4 KiB-aligned writes): rerun the same command with FERRY_DIRECT=0 to resume through the page cache"
+          : "Check the target folder (permissions, space, other writers), then rerun the same command to resume",
     cause: e,
   });
 }
