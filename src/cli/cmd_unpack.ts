@@ -23,6 +23,9 @@ parity and checking every chunk and file hash. Rerun the same command to resume.
   --json                 machine-readable events and summary on stdout
 
 ${S3_HELP}
+Files of 256 KiB and more are written with O_DIRECT (straight to the drive, no page-cache copy);
+FERRY_DIRECT=0 writes everything through the page cache.
+
 Exit: 0 restored; 4 some files could not be restored (listed); 2 usage; 1 error.
 `;
 

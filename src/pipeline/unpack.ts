@@ -117,8 +117,13 @@ interface Journal {
   only: string[] | null;
 }
 
-/** Turns a failure to write the target into a typed error that says what to do. */
-function targetError(e: unknown, what: string): FerryError {
+/**
+ * Turns a failure to write the target into a typed error that says what to do.
+ *
+ * @example
+ * throw targetError(err, `write "a.bin" into the target`); // E_TARGET, with a hint per errno
+ */
+export function targetError(e: unknown, what: string): FerryError {
   if (FerryError.is(e)) return e;
   const code = (e as NodeJS.ErrnoException).code;
   return new FerryError("E_TARGET", `cannot ${what}: ${code ?? (e as Error).message}`, {

@@ -16,6 +16,7 @@ import { openSet, StripeReader } from "./open_set.js";
 import { openPieces } from "./read_aead.js";
 import { BufferPool } from "./read_pool.js";
 import * as tk from "./testkit.js";
+import { targetError } from "./unpack.js";
 
 const key = keygen();
 const unlock = { identities: [key.identity] };
@@ -289,4 +290,17 @@ describe("unpack finishing files in the background", () => {
     assert.equal(r.resumed, true);
     await tk.compareTrees(src, to);
   });
+});
+
+test("a failed write of the target says what to do for its cause", () => {
+  const errno = (code: string) => Object.assign(new Error(code), { code });
+  const full = targetError(errno("ENOSPC"), 'write "a.bin" into the target');
+  assert.equal(full.code, "E_TARGET");
+  assert.match(full.message, /cannot write "a.bin" into the target: ENOSPC/);
+  assert.match(full.hint ?? "", /full/);
+  // A filesystem that opened with O_DIRECT but refuses the writes: the switch that avoids it.
+  assert.match(targetError(errno("EINVAL"), "write x").hint ?? "", /FERRY_DIRECT=0/);
+  assert.match(targetError(errno("EACCES"), "write x").hint ?? "", /permissions/);
+  const typed = new FerryError("E_UNSAFE_PATH", "no");
+  assert.equal(targetError(typed, "write x"), typed, "a typed error passes through");
 });
