@@ -130,9 +130,7 @@ export function targetError(e: unknown, what: string): FerryError {
     hint:
       code === "ENOSPC" || code === "EDQUOT"
         ? "The target is full: free space or unpack elsewhere, then rerun the same command to resume"
-        : code === "EINVAL"
-          ? "The target's filesystem refused a write (O_DIRECT needs 4 KiB-aligned writes): rerun the same command with FERRY_DIRECT=0 to resume through the page cache"
-          : "Check the target folder (permissions, space, other writers), then rerun the same command to resume",
+        : "Check the target folder (permissions, space, other writers), then rerun the same command to resume",
     cause: e,
   });
 }
@@ -152,8 +150,13 @@ const WRITEV_MAX = 64;
  * kernel (measured: ~9% of all CPU spinning on it when a file's chunks were written in
  * parallel), so a file's buffers queue here and go out in order, as few writev calls as the
  * queue allows. Files still write in parallel with each other.
+ *
+ * @example
+ * const w = new FileWriter(fh, false, (b) => pool.give(b), (p) => inFlight.add(p));
+ * w.push(buf, 0);
+ * await w.settle(); // then check w.error
  */
-class FileWriter {
+export class FileWriter {
   private queue: Buffer[] = [];
   private queuePos = 0;
   private end = 0;
@@ -164,6 +167,8 @@ class FileWriter {
 
   constructor(
     private readonly fh: FileHandle,
+    /** `fh` was opened with O_DIRECT: a write it refuses (EINVAL) says how to do without. */
+    private readonly direct: boolean,
     /** Called with each buffer once written (or dropped). */
     private readonly written: (b: Buffer) => void,
     /** Called with the loop's promise when it starts. */
@@ -192,7 +197,17 @@ class FileWriter {
       try {
         if (this.error === null) await writevAll(this.fh, bufs, pos);
       } catch (e) {
-        this.error = e;
+        this.error =
+          this.direct && (e as NodeJS.ErrnoException).code === "EINVAL"
+            ? new FerryError(
+                "E_TARGET",
+                `the target's filesystem refused an O_DIRECT write at offset ${pos}`,
+                {
+                  hint: "Rerun the same command with FERRY_DIRECT=0: it resumes, writing through the page cache",
+                  cause: e,
+                },
+              )
+            : e;
       } finally {
         for (const b of bufs) this.written(b);
       }
@@ -509,7 +524,7 @@ class Unpacker {
       const f = await a.file?.catch(() => null);
       if (!f) continue;
       await f.fh.close().catch(() => undefined);
-      await rm(f.tmp, { force: true });
+      await rm(f.tmp, { force: true }).catch(() => undefined);
     }
     await this.pathChain;
     while (this.finishing.size) await Promise.all(this.finishing.values());
@@ -680,9 +695,10 @@ class Unpacker {
   }
 
   /** A writer for a file being restored; its buffers count against WRITE_WINDOW until written. */
-  private fileWriter(fh: FileHandle): FileWriter {
+  private fileWriter(fh: FileHandle, direct: boolean): FileWriter {
     return new FileWriter(
       fh,
+      direct,
       (b) => {
         this.writeBytes -= b.length;
         this.pool.give(b);
@@ -710,7 +726,7 @@ class Unpacker {
    */
   private async restoreFile(e: FileEntry, p: Buffer, file: TempFile, ordinal: number): Promise<void> {
     const { tmp, fh, direct } = file;
-    const writer = this.fileWriter(fh);
+    const writer = this.fileWriter(fh, direct);
     // With O_DIRECT, plaintext is decrypted into aligned staging buffers that go out whole.
     const stager = direct
       ? new Stager(

@@ -5,18 +5,20 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { constants as fsc, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { open as aeadOpen, seal } from "../crypto/index.js";
 import { FerryError } from "../errors.js";
 import { stripeDataSize } from "../format/index.js";
+import { native } from "../native/index.js";
 import { keygen, pack, unpack } from "../index.js";
 import { openSet, StripeReader } from "./open_set.js";
 import { openPieces } from "./read_aead.js";
 import { BufferPool } from "./read_pool.js";
 import * as tk from "./testkit.js";
-import { targetError } from "./unpack.js";
+import { FileWriter, targetError } from "./unpack.js";
 
 const key = keygen();
 const unlock = { identities: [key.identity] };
@@ -298,9 +300,46 @@ test("a failed write of the target says what to do for its cause", () => {
   assert.equal(full.code, "E_TARGET");
   assert.match(full.message, /cannot write "a.bin" into the target: ENOSPC/);
   assert.match(full.hint ?? "", /full/);
-  // A filesystem that opened with O_DIRECT but refuses the writes: the switch that avoids it.
-  assert.match(targetError(errno("EINVAL"), "write x").hint ?? "", /FERRY_DIRECT=0/);
   assert.match(targetError(errno("EACCES"), "write x").hint ?? "", /permissions/);
+  assert.match(targetError(errno("EINVAL"), "write x").hint ?? "", /permissions/);
   const typed = new FerryError("E_UNSAFE_PATH", "no");
   assert.equal(targetError(typed, "write x"), typed, "a typed error passes through");
+});
+
+test("a write an O_DIRECT file refuses says to turn O_DIRECT off; the same through the page cache is written", async () => {
+  const dir = await tk.tempDir();
+  try {
+    const path = join(dir, "f");
+    if (!native || !tk.takesDirect(join(dir, "probe"))) return; // no O_DIRECT here: nothing to refuse
+    // An unaligned buffer: O_DIRECT refuses it with EINVAL.
+    const odd = Buffer.alloc(1000, 7);
+    const fh = await open(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_DIRECT, 0o600);
+    const given: Buffer[] = [];
+    const w = new FileWriter(
+      fh,
+      true,
+      (b) => given.push(b),
+      () => undefined,
+    );
+    w.push(odd, 0);
+    await w.settle();
+    await fh.close();
+    assert.ok(FerryError.is(w.error, "E_TARGET"), String(w.error));
+    assert.match((w.error as FerryError).hint ?? "", /FERRY_DIRECT=0/);
+    assert.deepEqual(given, [odd], "the buffer is given back anyway");
+    const plain = await open(path, "w");
+    const b = new FileWriter(
+      plain,
+      false,
+      () => undefined,
+      () => undefined,
+    );
+    b.push(odd, 0);
+    await b.settle();
+    await plain.close();
+    assert.equal(b.error, null);
+    assert.ok(readFileSync(path).equals(odd));
+  } finally {
+    await tk.removeDir(dir);
+  }
 });
