@@ -21,6 +21,11 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
+#include <stdlib.h>
+#ifdef __linux__
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
 #if defined(__x86_64__) || defined(__i386__)
 #define FERRY_X86 1
 #include <immintrin.h>
@@ -518,6 +523,71 @@ static napi_value js_set_direct(napi_env env, napi_callback_info info) {
   return r;
 }
 
+/* cachedBytes(fd, pos, len): how many bytes from file offset pos (a multiple of the page size),
+ * up to len, the page cache holds without a gap, found with mmap + mincore: nothing is read and no
+ * read-ahead starts. -1 where it cannot tell (no mincore, or the mapping failed). Pack reads a
+ * source that is already in memory through the page cache and one that is not with O_DIRECT. */
+static napi_value js_cached_bytes(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd;
+  int64_t pos, len;
+  if (argc < 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
+      napi_get_value_int64(env, argv[1], &pos) != napi_ok || napi_get_value_int64(env, argv[2], &len) != napi_ok ||
+      pos < 0 || len < 0 || len > (1 << 30))
+    return throw_error(env, "cachedBytes(fd, pos >= 0, len in [0, 1 GiB])");
+  double r = -1;
+#if defined(__linux__)
+  long page = sysconf(_SC_PAGESIZE);
+  if (page > 0 && pos % page == 0) {
+    if (len == 0) r = 0;
+    else {
+      size_t pages = ((size_t)len + (size_t)page - 1) / (size_t)page;
+      void *m = mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED, fd, (off_t)pos);
+      if (m != MAP_FAILED) {
+        unsigned char stackvec[2048];
+        unsigned char *vec = pages <= sizeof stackvec ? stackvec : malloc(pages);
+        if (vec && mincore(m, (size_t)len, vec) == 0) {
+          size_t i = 0;
+          while (i < pages && (vec[i] & 1)) i++;
+          double got = (double)i * (double)page;
+          r = got < (double)len ? got : (double)len;
+        }
+        if (vec != stackvec) free(vec);
+        munmap(m, (size_t)len);
+      }
+    }
+  }
+#endif
+  napi_value out;
+  napi_create_double(env, r, &out);
+  return out;
+}
+
+/* dropCache(fd[, pos, len]): asks the kernel to drop the file's clean pages (from pos, len bytes;
+ * 0: to the end) from the page cache (posix_fadvise POSIX_FADV_DONTNEED); dirty pages stay until
+ * written back (fdatasync first). Returns whether the call succeeded. Used by tests and the
+ * benchmark to make a file cold, so that reads have to go to the drive. */
+static napi_value js_drop_cache(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd;
+  int64_t pos = 0, len = 0;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
+      (argc >= 2 && napi_get_value_int64(env, argv[1], &pos) != napi_ok) ||
+      (argc >= 3 && napi_get_value_int64(env, argv[2], &len) != napi_ok) || pos < 0 || len < 0)
+    return throw_error(env, "dropCache(fd, pos >= 0 = 0, len >= 0 = 0)");
+  bool ok = false;
+#if defined(POSIX_FADV_DONTNEED)
+  ok = posix_fadvise(fd, (off_t)pos, (off_t)len, POSIX_FADV_DONTNEED) == 0;
+#endif
+  napi_value r;
+  napi_get_boolean(env, ok, &r);
+  return r;
+}
+
 /* tuneMalloc(): keep multi-MiB buffers in the heap instead of mmap/munmap per allocation, and
  * stop trimming the heap after every free. Node allocates a fresh buffer per crypto update and
  * per read; with glibc's defaults each of those faults its pages in again (measured: AES-GCM in
@@ -567,6 +637,10 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "alignGap", fn);
   napi_create_function(env, "setDirect", NAPI_AUTO_LENGTH, js_set_direct, NULL, &fn);
   napi_set_named_property(env, exports, "setDirect", fn);
+  napi_create_function(env, "cachedBytes", NAPI_AUTO_LENGTH, js_cached_bytes, NULL, &fn);
+  napi_set_named_property(env, exports, "cachedBytes", fn);
+  napi_create_function(env, "dropCache", NAPI_AUTO_LENGTH, js_drop_cache, NULL, &fn);
+  napi_set_named_property(env, exports, "dropCache", fn);
   napi_create_function(env, "tuneMalloc", NAPI_AUTO_LENGTH, js_tune_malloc, NULL, &fn);
   napi_set_named_property(env, exports, "tuneMalloc", fn);
   napi_create_string_utf8(env, kind_names[chosen], NAPI_AUTO_LENGTH, &name);

@@ -25,6 +25,7 @@ import {
   type Row,
   ratios,
   type Sample,
+  coldCache,
   settle,
   timed,
 } from "./measure.js";
@@ -44,6 +45,7 @@ interface Args {
   sections: Set<Section>;
   smallFiles: number;
   flatSizes: number[];
+  cold: boolean;
 }
 
 const USAGE = `usage: npm run bench -- [options]
@@ -58,6 +60,8 @@ const USAGE = `usage: npm run bench -- [options]
   --flat / --no-flat    the memory-flatness section (default on, off with --smoke)
   --flat-sizes A,B      its two corpus sizes (default 1GiB,8GiB)
   --only LIST           run only these sections: main,small,flat
+  --cold                empty the page cache before every step, so every tool reads from the
+                        drive (root: drop_caches; otherwise file by file under --dir)
   --smoke               tiny sizes, one run: checks the bench end to end (CI)
 `;
 
@@ -104,6 +108,7 @@ function args(argv: string[]): Args {
     sections,
     smallFiles,
     flatSizes,
+    cold: argv.includes("--cold"),
   };
 }
 
@@ -401,13 +406,15 @@ async function main(): Promise<void> {
       tools: det.versions,
       skipped: det.skipped,
       runs: a.runs,
+      cold: a.cold,
     };
+    if (a.cold) coldCache([work]);
     const text: string[] = [];
     if (a.sections.has("main")) {
       const m = await mainSection(a, ctx, det.ready);
       Object.assign(out, { corpus: m.corpus, rows: m.rows, ratios: m.ratios, index: m.meta ?? null });
       text.push(
-        `corpus ${formatBytes(m.corpus.bytes)} in ${m.corpus.files} files; medians of ${a.runs} run(s); MB/s of source data`,
+        `corpus ${formatBytes(m.corpus.bytes)} in ${m.corpus.files} files; medians of ${a.runs} run(s); MB/s of source data${a.cold ? "; page cache emptied before every step (--cold)" : ""}`,
         ...rowTable(m.rows, false),
         "",
         "ratios (speed: ferry MB/s ÷ peer MB/s, > 1 means ferry is faster; CPU, RSS: ferry ÷ peer)",

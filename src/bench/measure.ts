@@ -4,8 +4,18 @@
  * size of ferry's metadata (catalog, index replica, index in the log).
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import {
+  closeSync,
+  type Dirent,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { native } from "../native/index.js";
 
 /** One timed execution. */
 export interface Sample {
@@ -66,9 +76,58 @@ export function timed(
 /** A shell line, timed (the pipeline's CPU is summed; its peak RSS is its largest process). */
 export const timedSh = (line: string, env: NodeJS.ProcessEnv = {}) => timed("sh", ["-c", line], { env });
 
-/** Untimed: flush what earlier steps left dirty so the next step does not pay for it. */
+let coldRoots: string[] | null = null;
+
+/**
+ * From now on, {@link settle} also empties the page cache, so that every step reads its input from
+ * the drive, as a pack of tens of terabytes does: the whole page cache where this process may
+ * (root: /proc/sys/vm/drop_caches), or else every file under `roots` (posix_fadvise DONTNEED
+ * through the native kernel). Throws when it can do neither.
+ */
+export function coldCache(roots: string[]): void {
+  coldRoots = roots;
+  dropCaches();
+}
+
+function dropCaches(): void {
+  try {
+    writeFileSync("/proc/sys/vm/drop_caches", "3");
+    return;
+  } catch {
+    // not root: file by file
+  }
+  if (!native) throw new Error("--cold needs root (drop_caches) or ferry's native kernel (fadvise)");
+  const walk = (dir: string): void => {
+    let list: Dirent[];
+    try {
+      list = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const d of list) {
+      const p = join(dir, d.name);
+      if (d.isDirectory()) walk(p);
+      else if (d.isFile()) {
+        try {
+          const fd = openSync(p, "r");
+          native!.dropCache(fd);
+          closeSync(fd);
+        } catch {
+          // gone or unreadable: nothing cached to drop
+        }
+      }
+    }
+  };
+  for (const r of coldRoots ?? []) walk(r);
+}
+
+/**
+ * Untimed: flush what earlier steps left dirty so the next step does not pay for it, and with
+ * {@link coldCache} empty the page cache.
+ */
 export function settle(): void {
   spawnSync("sync");
+  if (coldRoots) dropCaches();
 }
 
 /** The `sync` after a peer, timed, so "peer + sync" is as durable as ferry's fsync'd pack. */

@@ -18,12 +18,14 @@ already hold (run the same command again after a crash or a full drive).
   --plan FILE             take --tolerate from a layout saved by \`ferry plan\`
   --catalog FILE          origin catalog (default $FERRY_HOME/catalog.db or ~/.local/share/ferry/catalog.db)
   --block-size BYTES      block payload size (default 1MiB-72: 1 MiB blocks with their header,
-                          written with O_DIRECT; 1MiB with --unsafe-no-fsync or FERRY_DIRECT=0)
-  --unsafe-no-fsync       do not fsync drives, and write through the page cache (benchmarks only:
-                          a crash can lose data)
+                          written with O_DIRECT; 1MiB with FERRY_DIRECT=0)
+  --unsafe-no-fsync       do not fsync drives (benchmarks only: a crash can lose data)
   --threads N             worker threads that read, chunk and seal (default: one per core; 0: none)
   --json                  machine-readable events and summary on stdout
   --quiet                 no progress output
+
+Source files of 1 MiB and more that are not already in memory are read with O_DIRECT, and
+blocks are written with O_DIRECT; FERRY_DIRECT=0 goes through the page cache for both.
 
 ${S3_HELP}
 Exit: 0 done; 3 done but some files could not be packed (listed); 2 usage; 1 error.

@@ -60,6 +60,16 @@ export interface NativeKernel {
   ): number;
   /** Bytes from the start of `bytes` to its first address that is a multiple of `align` (a power of two). */
   alignGap(bytes: Uint8Array, align: number): number;
+  /**
+   * Bytes from `pos` (page-aligned), up to `len`, that the page cache holds without a gap (mmap +
+   * mincore: nothing is read); -1 where it cannot tell.
+   */
+  cachedBytes(fd: number, pos: number, len: number): number;
+  /**
+   * Drops the file's clean pages (from `pos`, `len` bytes, 0: to the end) from the page cache
+   * (posix_fadvise DONTNEED); whether it took.
+   */
+  dropCache(fd: number, pos?: number, len?: number): boolean;
   /** Turns O_DIRECT on or off for an open file descriptor (fcntl); whether it took effect. */
   setDirect(fd: number, on: boolean): boolean;
   /** Raises glibc's mmap and trim thresholds (see ferry_native.c); false on other C libraries. */

@@ -35,21 +35,25 @@ before(async () => {
 });
 after(() => tk.removeDir(dir));
 
-test("durable pack picks 1 MiB records where it writes with O_DIRECT, 1 MiB payloads through the page cache", async () => {
-  const opts = (name: string, fsync: boolean) => {
+test("pack picks 1 MiB records where it writes with O_DIRECT, with or without fsync, and 1 MiB payloads through the page cache", async () => {
+  const opts = (name: string, fsync: boolean, direct?: boolean) => {
     const o = tk.packOpts(src, tk.flatDrives(join(dir, name), 4), join(dir, `${name}.db`), {
       recipients: [key.recipient],
       fsync,
+      ...(direct === undefined ? {} : { direct }),
     });
     delete o.blockSize;
     return o;
   };
+  const directSize = native ? DEFAULT_BLOCK_SIZE : 1 << 20;
   const durable = await pack(opts("durable", true));
-  assert.equal(durable.layout.blockSize, native ? DEFAULT_BLOCK_SIZE : 1 << 20);
+  assert.equal(durable.layout.blockSize, directSize);
   if (native) assert.equal((BLOCK_HEADER_SIZE + durable.layout.blockSize) % 4096, 0);
   const unsafe = await pack(opts("unsafe", false));
-  assert.equal(unsafe.layout.blockSize, 1 << 20);
-  for (const name of ["durable", "unsafe"]) {
+  assert.equal(unsafe.layout.blockSize, directSize);
+  const buffered = await pack(opts("buffered", true, false));
+  assert.equal(buffered.layout.blockSize, 1 << 20);
+  for (const name of ["durable", "unsafe", "buffered"]) {
     const paths = tk.flatDrives(join(dir, name), 4).map((d) => d.path);
     const v = await verify({ drives: paths, full: true, unlock, statePath: null });
     assert.equal(v.status, "healthy", name);

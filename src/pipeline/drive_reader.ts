@@ -20,6 +20,27 @@ import {
   type ManifestBody,
   SUMS_FILE,
 } from "../format/index.js";
+import { allocAligned, DIRECT_ALIGN, directWrites, native } from "../native/index.js";
+
+/**
+ * An open block segment: `fh` reads with O_DIRECT when `direct`; `plain` is a handle through the
+ * page cache, opened when a read cannot go direct (an unaligned buffer, the tail after a short
+ * read, a filesystem that refuses a direct read).
+ */
+interface Segment {
+  fh: FileHandle;
+  /** `fh` was opened with O_DIRECT. */
+  direct: boolean;
+  /** Reads still try `fh` direct (false once the filesystem refused a direct read). */
+  tryDirect: boolean;
+  plain: Promise<FileHandle | null> | null;
+  path: string;
+}
+
+/** Whether a buffer starts on a {@link DIRECT_ALIGN} boundary (always false without the kernel). */
+function aligned(b: Buffer): boolean {
+  return native !== null && native.alignGap(b, DIRECT_ALIGN) === 0;
+}
 
 /** Reads a label or manifest: a regular file no larger than an envelope can be (never a FIFO or device). */
 async function readSmallFile(path: string, what: string): Promise<Buffer> {
@@ -46,8 +67,8 @@ async function readSmallFile(path: string, what: string): Promise<Buffer> {
  * const rec = await d.readBlock(0);
  */
 export class DriveReader {
-  /** Open segment handles by name (a promise, so that concurrent first reads open it once). */
-  private segs = new Map<string, Promise<FileHandle | null>>();
+  /** Open segments by name (a promise, so that concurrent first reads open it once). */
+  private segs = new Map<string, Promise<Segment | null>>();
   /** The SUMS handle, opened once (a promise, so that concurrent first reads open it once). */
   private sumsFh: Promise<FileHandle | null> | undefined;
 
@@ -102,27 +123,76 @@ export class DriveReader {
     return this.label.body.drive.index;
   }
 
-  private seg(name: string): Promise<FileHandle | null> {
+  private seg(name: string, direct: boolean): Promise<Segment | null> {
     let p = this.segs.get(name);
     if (!p) {
-      p = open(join(this.root, BLOCKS_DIR, name), fsc.O_RDONLY).catch(() => null);
+      const path = join(this.root, BLOCKS_DIR, name);
+      p = (async (): Promise<Segment | null> => {
+        if (direct) {
+          try {
+            const fh = await open(path, fsc.O_RDONLY | fsc.O_DIRECT);
+            return { fh, direct: true, tryDirect: true, plain: null, path };
+          } catch (e) {
+            // EINVAL: this filesystem does not do O_DIRECT (tmpfs, some FUSE mounts).
+            if ((e as NodeJS.ErrnoException).code !== "EINVAL") return null;
+          }
+        }
+        try {
+          const fh = await open(path, fsc.O_RDONLY);
+          return { fh, direct: false, tryDirect: false, plain: null, path };
+        } catch {
+          return null;
+        }
+      })();
       this.segs.set(name, p);
     }
     return p;
   }
 
+  /** The page-cache handle of a segment opened direct (opened once, on first need). */
+  private plainOf(s: Segment): Promise<FileHandle | null> {
+    if (!s.direct) return Promise.resolve(s.fh);
+    s.plain ??= open(s.path, fsc.O_RDONLY).catch(() => null);
+    return s.plain;
+  }
+
   /**
    * Reads block record `n` (header || payload). Returns null when the block is absent
    * (missing segment or short read) or unreadable; never throws for I/O damage.
+   *
+   * Records that are whole {@link DIRECT_ALIGN} units (sets packed with the default block size)
+   * are read with O_DIRECT, straight from the drive into `into`, when `into` starts on such a
+   * boundary (see {@link allocAligned}): no page-cache copy and no page cache filled with blocks
+   * that are read once. `FERRY_DIRECT=0` reads through the page cache.
    */
   async readBlock(n: number, blockSize: number, into?: Buffer): Promise<Buffer | null> {
     const loc = blockLocation(n, blockSize);
-    const fh = await this.seg(loc.segment);
-    if (!fh) return null;
     const len = BLOCK_HEADER_SIZE + blockSize;
-    const buf = into && into.length >= len ? into.subarray(0, len) : Buffer.allocUnsafe(len);
+    const wantDirect = len % DIRECT_ALIGN === 0 && directWrites();
+    const seg = await this.seg(loc.segment, wantDirect);
+    if (!seg) return null;
+    const buf =
+      into && into.length >= len
+        ? into.subarray(0, len)
+        : seg.direct
+          ? allocAligned(len)
+          : Buffer.allocUnsafe(len);
     try {
       let got = 0;
+      if (seg.tryDirect && aligned(buf)) {
+        try {
+          got = (await seg.fh.read(buf, 0, len, loc.offset)).bytesRead;
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== "EINVAL") return null;
+          seg.tryDirect = false; // the filesystem opened it direct but refuses direct reads
+          got = 0;
+        }
+        if (got === len) return buf;
+      }
+      // Through the page cache: the whole record, or what a short direct read left (the end of
+      // a truncated segment, or a read cut short).
+      const fh = await this.plainOf(seg);
+      if (!fh) return null;
       while (got < len) {
         const { bytesRead } = await fh.read(buf, got, len - got, loc.offset + got);
         if (bytesRead === 0) return null;
@@ -200,7 +270,11 @@ export class DriveReader {
   async close(): Promise<void> {
     const segs = [...this.segs.values()];
     this.segs.clear();
-    for (const p of segs) await (await p)?.close();
+    for (const p of segs) {
+      const seg = await p;
+      await seg?.fh.close();
+      if (seg?.direct && seg.plain) await (await seg.plain)?.close();
+    }
     const sums = this.sumsFh;
     this.sumsFh = undefined;
     await (await sums)?.close();

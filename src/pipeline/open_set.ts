@@ -12,6 +12,7 @@ import {
   validateLabel,
   validateLayout,
 } from "../format/index.js";
+import { allocAligned } from "../native/index.js";
 import { DriveReader } from "./drive_reader.js";
 import { deriveSetKeys, type SetKeys, type Unlock, unwrapFromDrive } from "./keys.js";
 
@@ -452,7 +453,7 @@ export class StripeReader {
       // of an unpack with a bag missing).
       const { blockSize } = this.set.layout;
       const alloc = (n: number): Buffer => {
-        const rec = this.pool.pop() ?? Buffer.allocUnsafe(BLOCK_HEADER_SIZE + blockSize);
+        const rec = this.pool.pop() ?? allocAligned(BLOCK_HEADER_SIZE + blockSize);
         records.push(rec);
         return rec.subarray(BLOCK_HEADER_SIZE, BLOCK_HEADER_SIZE + n);
       };

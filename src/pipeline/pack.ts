@@ -86,8 +86,8 @@ export interface PackOptions {
   /** fsync drives before recording progress (default true). false is unsafe: a crash can lose data. */
   fsync?: boolean;
   /**
-   * Write blocks with O_DIRECT, straight from ferry's buffers to the drive (default: with fsync
-   * on and the native kernel built; `FERRY_DIRECT=0` turns it off). Needs block records that are
+   * Write blocks with O_DIRECT, straight from ferry's buffers to the drive (default: whenever the
+   * native kernel is built, with or without fsync; `FERRY_DIRECT=0` turns it off). Needs block records that are
    * whole 4 KiB units (the default block size for such sets); a drive whose filesystem refuses
    * O_DIRECT is written through the page cache instead.
    */
@@ -133,6 +133,11 @@ export interface PackResult {
   layout: SetLayout;
   skipped: { path: string; reason: string }[];
   overhead: number;
+  /**
+   * Source bytes this run read with O_DIRECT (big files that were not in the page cache; see
+   * {@link PackOptions.direct}); the rest went through the page cache.
+   */
+  directReadBytes: number;
 }
 
 /** Default catalog location. */
@@ -258,6 +263,7 @@ class Packer {
     compressedChunks: 0,
   };
   private readonly skipped: { path: string; reason: string }[] = [];
+  private directReadBytes = 0;
   private readonly readBuf = Buffer.allocUnsafe(READ_SIZE);
   private lastProgress = 0;
   private readonly fsync: boolean;
@@ -273,7 +279,7 @@ class Packer {
     private readonly s3src: S3Source | null = null,
   ) {
     this.fsync = opts.fsync !== false;
-    this.direct = (opts.direct ?? this.fsync) && directWrites();
+    this.direct = (opts.direct ?? true) && directWrites();
     this.chunker = new Chunker(opts.chunk);
     this.checkpointBytes = opts.checkpointBytes ?? 256 << 20;
   }
@@ -328,6 +334,7 @@ class Packer {
           layout: this.layout,
           skipped: this.catalog.skipped(row.no).map((s) => ({ path: s.path.toString(), reason: s.reason })),
           overhead,
+          directReadBytes: 0,
         };
       }
       resumed = true;
@@ -392,6 +399,7 @@ class Packer {
       layout: this.layout,
       skipped,
       overhead,
+      directReadBytes: this.directReadBytes,
     };
   }
 
@@ -445,6 +453,7 @@ class Packer {
         setId: this.setId,
         chunk: this.chunker.params,
         readSize: READ_SIZE,
+        directReads: this.direct,
         outSize: 8 << 20,
         outBuffers: 3,
         hook: this.opts.workerHook ?? null,
@@ -527,6 +536,7 @@ class Packer {
           this.skip(job.rel, tooManyChunks(job.refs.length));
           continue;
         }
+        this.directReadBytes += e.direct;
         const hash = Buffer.allocUnsafe(32);
         buf!.copy(hash, 0, e.hashOff, e.hashOff + 32);
         this.addEntry(ENTRY_FILE, job.rel, e, e.size, hash, null, job.refs, job.end);

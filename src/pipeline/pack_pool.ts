@@ -21,6 +21,9 @@ import type { ChunkParams } from "../chunk/index.js";
 import { FerryError } from "../errors.js";
 
 /** What each worker starts with. */
+/** Files from this size up are read with O_DIRECT when {@link PackWorkerInit.directReads} is on. */
+export const DIRECT_READ_MIN = 1 << 20;
+
 export interface PackWorkerInit {
   idKey: Uint8Array;
   chunkKey: Uint8Array;
@@ -28,6 +31,11 @@ export interface PackWorkerInit {
   chunk: ChunkParams;
   /** Bytes per source read. */
   readSize: number;
+  /**
+   * Read files of {@link DIRECT_READ_MIN} bytes and more with O_DIRECT, two reads in flight
+   * (see pack_worker.ts); false reads every file through the page cache.
+   */
+  directReads: boolean;
   /** Bytes per output buffer. */
   outSize: number;
   /** Output buffers per worker (the cap on sealed bytes in flight). */
@@ -61,6 +69,8 @@ export type PackWorkerEvent =
       job: number;
       hashOff: number;
       size: number;
+      /** Bytes of it read with O_DIRECT. */
+      direct: number;
       mode: bigint;
       uid: bigint;
       gid: bigint;

@@ -14,12 +14,13 @@
  *   message is done.
  * - out `{ type: "fatal", message }`: a bug or an out-of-memory; the pool stops the pack.
  */
-import { type BigIntStats, closeSync, fstatSync, readSync } from "node:fs";
+import { type BigIntStats, closeSync, fstatSync, read, readSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { Blake3Hasher } from "@napi-rs/blake-hash";
 import { Chunker, chunkId, maybeCompress } from "../chunk/index.js";
 import { SEAL_OVERHEAD, seal } from "../crypto/index.js";
 import { chunkAad, FLAG_ZSTD } from "../format/index.js";
+import { allocAligned, DIRECT_ALIGN, native } from "../native/index.js";
 import {
   CHANGED_REASON,
   NOT_REGULAR_REASON,
@@ -27,7 +28,12 @@ import {
   READ_TRIES,
   unchangedWhileRead,
 } from "./source_file.js";
-import type { PackWorkerEvent, PackWorkerInit, PackWorkerIn } from "./pack_pool.js";
+import {
+  DIRECT_READ_MIN,
+  type PackWorkerEvent,
+  type PackWorkerInit,
+  type PackWorkerIn,
+} from "./pack_pool.js";
 
 const init = workerData as PackWorkerInit;
 const idKey = Buffer.from(init.idKey);
@@ -35,7 +41,13 @@ const chunkKey = Buffer.from(init.chunkKey);
 const setId = Buffer.from(init.setId);
 const chunker = new Chunker(init.chunk);
 const READ = init.readSize;
-const inBuf = Buffer.allocUnsafe(READ);
+/**
+ * Two page-aligned read buffers: a big file read with O_DIRECT has the next read in flight while
+ * the current one is cut, hashed and sealed; the page-cache path uses the first.
+ */
+const inBufs = [allocAligned(READ), allocAligned(READ)] as const;
+const inBuf = inBufs[0];
+const directReads = init.directReads && native !== null && READ % DIRECT_ALIGN === 0;
 /** One hasher for every file, reset in between (a new one per small file cost more than hashing it). */
 const fileHasher = new Blake3Hasher();
 /** Room for the largest sealed chunk, and then some, so a buffer usually holds several. */
@@ -109,6 +121,56 @@ async function reserve(need: number): Promise<Buffer> {
 const sourceError = (e: unknown) =>
   `read failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
 
+/** pread on the thread pool. */
+function readAt(fd: number, buf: Buffer, pos: number): Promise<number> {
+  return new Promise((res, rej) => read(fd, buf, 0, buf.length, pos, (e, n) => (e ? rej(e) : res(n))));
+}
+
+/**
+ * Reads a big file from `start` (a multiple of the read size) with O_DIRECT (already set on
+ * `fd`), straight from the drive into the aligned read buffers, the next read in flight while the
+ * current one is chunked: no copy out of the page cache, and no page cache filled with a source
+ * that is read once. Stops at `expected`
+ * bytes, at the end of the file, or at a read that is not a whole buffer (the file's last,
+ * unaligned part, or a file that shrank); it then turns O_DIRECT off so that the caller's
+ * page-cache loop reads whatever follows. A filesystem that refuses a direct read (EINVAL) is
+ * read through the page cache from there. Returns the bytes read and chunked, or null when the
+ * file could not be read (an `s` event is pushed).
+ */
+async function readDirect(fd: number, job: number, start: number, expected: number): Promise<number | null> {
+  let size = start;
+  let cur = 0;
+  let pending: Promise<number> | null = readAt(fd, inBufs[0], start);
+  try {
+    while (pending) {
+      let n: number;
+      try {
+        n = await pending;
+      } catch (e) {
+        pending = null;
+        if ((e as NodeJS.ErrnoException).code === "EINVAL") break;
+        events.push({ t: "s", job, reason: sourceError(e) });
+        return null;
+      }
+      pending = null;
+      if (n === 0) break;
+      const buf = inBufs[cur]!;
+      size += n;
+      if (n === READ && size < expected) {
+        cur ^= 1;
+        pending = readAt(fd, inBufs[cur]!, size);
+      }
+      for (const c of chunker.views(buf.subarray(0, n))) await emitChunk(job, c);
+      if (n < READ) break;
+    }
+  } finally {
+    // Never leave a read in flight on a descriptor the caller is about to close.
+    if (pending) await pending.catch(() => 0);
+  }
+  native!.setDirect(fd, false);
+  return size;
+}
+
 async function packFile(job: number, path: Uint8Array, handBack: number): Promise<void> {
   for (let attempt = 0; attempt < READ_TRIES; attempt++) {
     let fd: number;
@@ -121,6 +183,7 @@ async function packFile(job: number, path: Uint8Array, handBack: number): Promis
     const hasher = fileHasher;
     hasher.reset();
     let size = 0;
+    let direct = 0;
     let before: BigIntStats;
     let after: BigIntStats;
     chunker.reset();
@@ -140,13 +203,31 @@ async function packFile(job: number, path: Uint8Array, handBack: number): Promis
         events.push({ t: "b", job, size: expected });
         return;
       }
+      // A big file is read through the page cache while the page cache holds it (a source just
+      // written or read before), and with O_DIRECT from the first read it does not hold in full:
+      // a cold read through the page cache cost this benchmark machine more system time than the
+      // rest of the pack, and a direct read of data already in memory made the pack slower.
+      let probe = directReads && expected >= DIRECT_READ_MIN;
       for (;;) {
         // Stop at the size fstat gave (no read just to meet EOF: one syscall less per small
         // file); a file that grew meanwhile fails the size check below and is read again.
         if (size === expected && size > 0) break;
+        if (probe && size % DIRECT_ALIGN === 0 && size < expected) {
+          const want = Math.min(READ, expected - size);
+          const cached = native!.cachedBytes(fd, size, want);
+          if (cached < 0) probe = false;
+          else if (cached < want && native!.setDirect(fd, true)) {
+            probe = false;
+            const got = await readDirect(fd, job, size, expected);
+            if (got === null) return;
+            direct += got - size;
+            size = got;
+            continue;
+          }
+        }
         let n: number;
         try {
-          n = readSync(fd, inBuf, 0, READ, null);
+          n = readSync(fd, inBuf, 0, READ, size);
         } catch (e) {
           events.push({ t: "s", job, reason: sourceError(e) });
           return;
@@ -178,6 +259,7 @@ async function packFile(job: number, path: Uint8Array, handBack: number): Promis
       job,
       hashOff: outPos,
       size,
+      direct,
       mode: after.mode,
       uid: after.uid,
       gid: after.gid,

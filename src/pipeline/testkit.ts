@@ -8,6 +8,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import {
   type BigIntStats,
   closeSync,
+  fdatasyncSync,
   constants as fsc,
   lstatSync,
   mkdirSync,
@@ -63,6 +64,7 @@ import {
   SUMS_FILE,
   stripeDataSize,
 } from "../format/index.js";
+import { native } from "../native/index.js";
 import { DriveWriter } from "./drive_writer.js";
 import type { DriveSpec } from "./layout.js";
 import { type OpenedSet, openSet, StripeReader } from "./open_set.js";
@@ -378,6 +380,23 @@ export function takesDirect(path: string): boolean {
     return false;
   } finally {
     rmSync(path, { force: true });
+  }
+}
+
+/**
+ * Drops a file's pages from the page cache (written back first), so that reading it has to go
+ * to the drive; whether it worked: false without the native kernel, or on a filesystem whose
+ * pages cannot be dropped or that cannot tell (tmpfs).
+ */
+export function makeCold(path: string): boolean {
+  if (!native) return false;
+  const fd = openSync(path, "r+");
+  try {
+    fdatasyncSync(fd);
+    native.dropCache(fd);
+    return native.cachedBytes(fd, 0, 4096) === 0;
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -16,6 +16,7 @@ import {
   SUMS_FILE,
   stripeDataSize,
 } from "../format/index.js";
+import { allocAligned } from "../native/index.js";
 import type { DriveReader } from "./drive_reader.js";
 import type { Unlock } from "./keys.js";
 import { type OpenedSet, openSet, StripeReader } from "./open_set.js";
@@ -361,7 +362,8 @@ async function fullScan(set: OpenedSet, reports: DriveReport[], bitmaps: Uint8Ar
       const d = set.drives[r.index];
       if (!d) return;
       const slot = layout.drives[r.index]!;
-      const buf = Buffer.allocUnsafe(BLOCK_HEADER_SIZE + layout.blockSize);
+      // Aligned, so that the drive reads it with O_DIRECT (see DriveReader.readBlock).
+      const buf = allocAligned(BLOCK_HEADER_SIZE + layout.blockSize);
       const G = layout.groups.length;
       for (let n = live[r.index]!.checked; n < r.blocks; ) {
         const batch = Math.min(256, r.blocks - n);

@@ -55,6 +55,7 @@ test("pack worker: a file bigger than the batch's hand-back size comes back unre
       setId: Buffer.alloc(16, 3),
       chunk: new Chunker(SMALL_CHUNKS).params,
       readSize: 1 << 16,
+      directReads: false,
       outSize: 1 << 16,
       outBuffers: 2,
       hook: null,
