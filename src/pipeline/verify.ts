@@ -20,6 +20,7 @@ import { allocAligned } from "../native/index.js";
 import type { DriveReader } from "./drive_reader.js";
 import type { Unlock } from "./keys.js";
 import { type OpenedSet, openSet, StripeReader } from "./open_set.js";
+import { BufferPool } from "./read_pool.js";
 import { readChunk, readIndex } from "./unpack.js";
 
 /** Options of {@link verify}. */
@@ -131,7 +132,10 @@ export function defaultVerifyStatePath(setHex: string, env: NodeJS.ProcessEnv = 
  */
 export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   const set = await openSet(opts.drives, { unlock: opts.unlock });
-  const reader = new StripeReader(set);
+  // The reader serves only the keyed checks, after every block was hashed against SUMS: the chunks
+  // it reads are AEAD- and id-checked, so it checks block headers only and re-reads a range with
+  // every check (rebuilding bad blocks from parity) only where a chunk fails, as unpack does.
+  const reader = new StripeReader(set, { lazyChecks: true });
   try {
     return await run(set, reader, opts);
   } finally {
@@ -418,6 +422,8 @@ async function keyedChecks(
   const badStripe = new Set(unrecoverable);
   const lost: string[] = [];
   const decrypt = { files: 0, chunks: 0, failed: [] as { path: string; reason: string }[] };
+  /** Plaintext buffers, reused from chunk to chunk. */
+  const pool = new BufferPool(16 << 20, 16 << 20);
   try {
     for await (const e of readIndex(set, reader)) {
       if (e.type !== ENTRY_FILE) continue;
@@ -436,7 +442,9 @@ async function keyedChecks(
       const h = new Blake3Hasher();
       try {
         for (const c of e.chunks) {
-          h.update(await readChunk(set, reader, c));
+          const plain = await readChunk(set, reader, c, pool);
+          h.update(plain);
+          pool.give(plain);
           decrypt.chunks++;
         }
         if (!h.digestBuffer().equals(e.hash))
