@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { ratios, type Row } from "./measure.js";
+import { native } from "../native/index.js";
+import { dropPageCache, ratios, type Row } from "./measure.js";
 import { RATIO_PAIRS, STEP } from "./peers.js";
 
 interface BenchJson {
@@ -111,4 +112,30 @@ test("ratios pair each ferry step with the peers that ran, durable pack with '+ 
     ],
   );
   assert.equal(rs[0]!.cpu, 1);
+});
+
+test("--cold: the page cache of every file under the scratch folder is dropped, file by file without root", {
+  skip: !native,
+}, () => {
+  const dir = mkdtempSync(join(tmpdir(), "ferry-bench-cold-"));
+  try {
+    mkdirSync(join(dir, "a", "b"), { recursive: true });
+    const files = [join(dir, "top.bin"), join(dir, "a", "b", "deep.bin")];
+    for (const f of files) writeFileSync(f, Buffer.alloc(1 << 20, 7));
+    spawnSync("sync");
+    const cached = (f: string) => {
+      const fd = openSync(f, "r");
+      try {
+        return native!.cachedBytes(fd, 0, 1 << 20);
+      } finally {
+        closeSync(fd);
+      }
+    };
+    // A filesystem whose pages cannot be told (or dropped) proves nothing here.
+    if (files.some((f) => cached(f) !== 1 << 20)) return;
+    dropPageCache([dir], false);
+    for (const f of files) assert.equal(cached(f), 0, f);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

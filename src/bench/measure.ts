@@ -86,15 +86,22 @@ let coldRoots: string[] | null = null;
  */
 export function coldCache(roots: string[]): void {
   coldRoots = roots;
-  dropCaches();
+  dropPageCache(roots);
 }
 
-function dropCaches(): void {
-  try {
-    writeFileSync("/proc/sys/vm/drop_caches", "3");
-    return;
-  } catch {
-    // not root: file by file
+/**
+ * Empties the page cache: all of it where this process may (`global` and root:
+ * /proc/sys/vm/drop_caches), or else every regular file under `roots`, file by file
+ * (posix_fadvise DONTNEED: clean pages only, so `sync` first). Throws where it can do neither.
+ */
+export function dropPageCache(roots: string[], global = true): void {
+  if (global) {
+    try {
+      writeFileSync("/proc/sys/vm/drop_caches", "3");
+      return;
+    } catch {
+      // not root: file by file
+    }
   }
   if (!native) throw new Error("--cold needs root (drop_caches) or ferry's native kernel (fadvise)");
   const walk = (dir: string): void => {
@@ -118,7 +125,7 @@ function dropCaches(): void {
       }
     }
   };
-  for (const r of coldRoots ?? []) walk(r);
+  for (const r of roots) walk(r);
 }
 
 /**
@@ -127,7 +134,7 @@ function dropCaches(): void {
  */
 export function settle(): void {
   spawnSync("sync");
-  if (coldRoots) dropCaches();
+  if (coldRoots) dropPageCache(coldRoots);
 }
 
 /** The `sync` after a peer, timed, so "peer + sync" is as durable as ferry's fsync'd pack. */
