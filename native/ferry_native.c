@@ -22,8 +22,10 @@
 #include <stdint.h>
 #include <string.h>
 #include <stdlib.h>
+#include <stdio.h>
 #ifdef __linux__
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #endif
 #if defined(__x86_64__) || defined(__i386__)
@@ -525,8 +527,10 @@ static napi_value js_set_direct(napi_env env, napi_callback_info info) {
 
 /* cachedBytes(fd, pos, len): how many bytes from file offset pos (a multiple of the page size),
  * up to len, the page cache holds without a gap, found with mmap + mincore: nothing is read and no
- * read-ahead starts. -1 where it cannot tell (no mincore, or the mapping failed). Pack reads a
- * source that is already in memory through the page cache and one that is not with O_DIRECT. */
+ * read-ahead starts. -1 where it cannot tell: no mincore, the mapping failed, or a file this
+ * process neither owns nor may write, for which Linux (since 5.0) answers mincore as if every
+ * page were cached. Pack reads a source that is already in memory through the page cache and one
+ * that is not (or cannot be told) with O_DIRECT. */
 static napi_value js_cached_bytes(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -540,7 +544,14 @@ static napi_value js_cached_bytes(napi_env env, napi_callback_info info) {
   double r = -1;
 #if defined(__linux__)
   long page = sysconf(_SC_PAGESIZE);
-  if (page > 0 && pos % page == 0) {
+  struct stat st;
+  char link[64];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  /* The kernel's rule (can_do_mincore): the file's owner, CAP_FOWNER (root here), or a user who
+   * may write the file (whatever the descriptor's mode). */
+  int trusted = fstat(fd, &st) == 0 && (st.st_uid == geteuid() || geteuid() == 0 ||
+                                        faccessat(AT_FDCWD, link, W_OK, AT_EACCESS) == 0);
+  if (trusted && page > 0 && pos % page == 0) {
     if (len == 0) r = 0;
     else {
       size_t pages = ((size_t)len + (size_t)page - 1) / (size_t)page;

@@ -71,6 +71,8 @@ export class DriveReader {
   private segs = new Map<string, Promise<Segment | null>>();
   /** The SUMS handle, opened once (a promise, so that concurrent first reads open it once). */
   private sumsFh: Promise<FileHandle | null> | undefined;
+  /** Block records read whole with O_DIRECT so far (see {@link readBlock}). */
+  directReads = 0;
 
   private constructor(
     readonly path: string,
@@ -183,11 +185,16 @@ export class DriveReader {
         try {
           got = (await seg.fh.read(buf, 0, len, loc.offset)).bytesRead;
         } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== "EINVAL") return null;
-          seg.tryDirect = false; // the filesystem opened it direct but refuses direct reads
+          // EINVAL: the filesystem opened it direct but refuses direct reads. Any other failure
+          // (EIO, ENOMEM pinning pages, a FUSE mount's EOPNOTSUPP) is tried once more through the
+          // page cache below: only a read that fails there too makes the block unreadable.
+          if ((e as NodeJS.ErrnoException).code === "EINVAL") seg.tryDirect = false;
           got = 0;
         }
-        if (got === len) return buf;
+        if (got === len) {
+          this.directReads++;
+          return buf;
+        }
       }
       // Through the page cache: the whole record, or what a short direct read left (the end of
       // a truncated segment, or a read cut short).

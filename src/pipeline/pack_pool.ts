@@ -32,8 +32,9 @@ export interface PackWorkerInit {
   /** Bytes per source read. */
   readSize: number;
   /**
-   * Read files of {@link DIRECT_READ_MIN} bytes and more with O_DIRECT, two reads in flight
-   * (see pack_worker.ts); false reads every file through the page cache.
+   * Read files of {@link DIRECT_READ_MIN} bytes and more with O_DIRECT where the page cache does
+   * not hold them, the next read in flight while one is chunked (see pack_worker.ts); false reads
+   * every file through the page cache.
    */
   directReads: boolean;
   /** Bytes per output buffer. */

@@ -41,13 +41,14 @@ const chunkKey = Buffer.from(init.chunkKey);
 const setId = Buffer.from(init.setId);
 const chunker = new Chunker(init.chunk);
 const READ = init.readSize;
-/**
- * Two page-aligned read buffers: a big file read with O_DIRECT has the next read in flight while
- * the current one is cut, hashed and sealed; the page-cache path uses the first.
- */
-const inBufs = [allocAligned(READ), allocAligned(READ)] as const;
-const inBuf = inBufs[0];
 const directReads = init.directReads && native !== null && READ % DIRECT_ALIGN === 0;
+/**
+ * Page-aligned read buffers: a big file read with O_DIRECT has the next read in flight into one
+ * while the other is cut, hashed and sealed; the page-cache path uses the first. The second is
+ * made on the first direct read.
+ */
+const inBufs: Buffer[] = [directReads ? allocAligned(READ) : Buffer.allocUnsafeSlow(READ)];
+const inBuf = inBufs[0]!;
 /** One hasher for every file, reset in between (a new one per small file cost more than hashing it). */
 const fileHasher = new Blake3Hasher();
 /** Room for the largest sealed chunk, and then some, so a buffer usually holds several. */
@@ -127,9 +128,9 @@ function readAt(fd: number, buf: Buffer, pos: number): Promise<number> {
 }
 
 /**
- * Reads a big file from `start` (a multiple of the read size) with O_DIRECT (already set on
- * `fd`), straight from the drive into the aligned read buffers, the next read in flight while the
- * current one is chunked: no copy out of the page cache, and no page cache filled with a source
+ * Reads a big file from `start` (a multiple of {@link DIRECT_ALIGN}) with O_DIRECT (already set
+ * on `fd`), straight from the drive into the aligned read buffers, the next read in flight while
+ * the current one is chunked: no copy out of the page cache, and no page cache filled with a source
  * that is read once. Stops at `expected`
  * bytes, at the end of the file, or at a read that is not a whole buffer (the file's last,
  * unaligned part, or a file that shrank); it then turns O_DIRECT off so that the caller's
@@ -140,7 +141,7 @@ function readAt(fd: number, buf: Buffer, pos: number): Promise<number> {
 async function readDirect(fd: number, job: number, start: number, expected: number): Promise<number | null> {
   let size = start;
   let cur = 0;
-  let pending: Promise<number> | null = readAt(fd, inBufs[0], start);
+  let pending: Promise<number> | null = readAt(fd, inBufs[0]!, start);
   try {
     while (pending) {
       let n: number;
@@ -214,10 +215,13 @@ async function packFile(job: number, path: Uint8Array, handBack: number): Promis
         if (size === expected && size > 0) break;
         if (probe && size % DIRECT_ALIGN === 0 && size < expected) {
           const want = Math.min(READ, expected - size);
+          // -1: the kernel cannot tell (a file this user neither owns nor may write): a source too
+          // big for memory is cold, so it is read direct.
           const cached = native!.cachedBytes(fd, size, want);
-          if (cached < 0) probe = false;
-          else if (cached < want && native!.setDirect(fd, true)) {
+          if (cached < want) {
             probe = false;
+            if (!native!.setDirect(fd, true)) continue; // no O_DIRECT here: the page cache
+            inBufs[1] ??= allocAligned(READ);
             const got = await readDirect(fd, job, size, expected);
             if (got === null) return;
             direct += got - size;
