@@ -423,6 +423,10 @@ export class StripeReader {
       for (let i = 0; i < k + m; i++) {
         if (!tried[i] && (!full || (await this.sumsTrusted(members[i]!))) === wantTrusted) candidates.push(i);
       }
+      // Shards on drives not at hand go last (they would only come back empty): with a drive
+      // missing, the first wave already reads a parity block instead of waiting for a second.
+      const present = (i: number) => this.set.drives[members[i]!] !== undefined;
+      candidates.sort((a, b) => Number(present(b)) - Number(present(a)) || a - b);
       while (good < k && candidates.length) {
         const wave = candidates.splice(0, k - good);
         const got = await Promise.all(

@@ -179,6 +179,40 @@ describe("StripeReader with read-ahead", () => {
     });
   }
 
+  test("a drive not at hand: a stripe's first wave of reads already asks parity (k reads at once)", async () => {
+    const set = await openSet(drives.slice(1), { unlock });
+    const { k, groups } = set.layout;
+    assert.equal(groups[0]!.drives[0], 0, "drive 0 holds a data shard of stripe 0");
+    let inFlight = 0;
+    let most = 0;
+    let calls = 0;
+    for (const d of set.drives) {
+      if (!d) continue;
+      const read = d.readBlock.bind(d);
+      d.readBlock = async (...a: Parameters<typeof read>) => {
+        calls++;
+        most = Math.max(most, ++inFlight);
+        try {
+          await new Promise((r) => setTimeout(r, 5));
+          return await read(...a);
+        } finally {
+          inFlight--;
+        }
+      };
+    }
+    const r = new StripeReader(set, { readAheadBytes: 0 });
+    try {
+      const whole = await wholeLog(drives);
+      const size = stripeDataSize(set.layout);
+      assert.ok((await r.readStripe(0)).equals(whole.subarray(0, size)));
+      assert.equal(calls, k, "one read per block needed, none for the missing drive");
+      assert.equal(most, k, "all of them in one wave");
+      assert.equal(r.repairedStripes, 1);
+    } finally {
+      await r.close();
+    }
+  });
+
   test("lazyChecks: a damaged payload passes a header-only read; recheck reads it fully and rebuilds it", async () => {
     const paths = await copyDrives("lazy");
     const log = await wholeLog(drives);
