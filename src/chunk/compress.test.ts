@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import { FerryError } from "../errors.js";
-import { decompress, maybeCompress, SAMPLE_BYTES, sampleSuggestsSaving, TINY_BYTES } from "./compress.js";
+import {
+  decompress,
+  maybeCompress,
+  maybeCompressView,
+  SAMPLE_BYTES,
+  sampleSuggestsSaving,
+  TINY_BYTES,
+} from "./compress.js";
 import { csvText, xorshift32Bytes } from "./testdata.js";
 
 const isCorrupt = (e: unknown) => FerryError.is(e, "E_CORRUPT");
@@ -162,4 +169,25 @@ test("sampleSuggestsSaving: rejects random, accepts text and mixed chunks, alway
   mid.set(csvText(300 * 1024), 349_000);
   assert.equal(sampleSuggestsSaving(mid), true);
   assert.equal(maybeCompress(mid).compressed, true);
+});
+
+test("maybeCompressView: the same bytes as maybeCompress, in one reused buffer (no allocation per chunk)", () => {
+  const a = Buffer.from(csvText(200_000, 1));
+  const b = Buffer.from(csvText(150_000, 2));
+  const va = maybeCompressView(a);
+  assert.ok(va.compressed);
+  const copyA = Buffer.from(va.data);
+  assert.deepEqual(copyA, maybeCompress(a).data);
+  assert.deepEqual(decompress(copyA, a.length), a);
+  const vb = maybeCompressView(b);
+  assert.ok(vb.compressed);
+  // The same memory: a view is valid only until the next compression.
+  assert.equal(vb.data.buffer, va.data.buffer);
+  assert.equal(vb.data.byteOffset, 0);
+  assert.deepEqual(decompress(vb.data, b.length), b);
+  // Incompressible input comes back as itself, as with maybeCompress.
+  const noise = xorshift32Bytes(5, 100_000);
+  const vn = maybeCompressView(noise);
+  assert.equal(vn.compressed, false);
+  assert.equal(vn.data, noise);
 });

@@ -131,15 +131,28 @@ function checkOptions(opts: CompressOptions): { level: number; minSaving: number
  * const back = r.compressed ? decompress(stored, chunk.length) : stored;
  */
 export function maybeCompress(data: Uint8Array, opts: CompressOptions = {}): MaybeCompressed {
+  const r = maybeCompressView(data, opts);
+  return r.compressed ? { data: Buffer.from(r.data), compressed: true } : r;
+}
+
+/**
+ * {@link maybeCompress} without the copy: compressed bytes come as a view of this module's
+ * scratch buffer, valid only until the next call of any compressing function of this module on
+ * the same thread. For a caller that uses them at once (pack seals them straight away): no
+ * allocation per compressed chunk for the garbage collector and the C heap to keep.
+ *
+ * @example
+ * const r = maybeCompressView(chunk);
+ * seal(key, r.data, aad, out); // before compressing anything else
+ */
+export function maybeCompressView(data: Uint8Array, opts: CompressOptions = {}): MaybeCompressed {
   if (!(data instanceof Uint8Array)) throw new FerryError("E_USAGE", "maybeCompress needs a Uint8Array");
   const { level, minSaving } = checkOptions(opts);
   const len = data.length;
   if (len === 0 || !probe(data, level, minSaving)) return { data, compressed: false };
   const n = compressInto(compressor(level), data);
   if (n > len * (1 - minSaving) || n >= len) return { data, compressed: false };
-  const out = Buffer.allocUnsafe(n);
-  scratch.copy(out, 0, 0, n);
-  return { data: out, compressed: true };
+  return { data: scratch.subarray(0, n), compressed: true };
 }
 
 /**

@@ -21,6 +21,7 @@ export {
   decompress,
   type MaybeCompressed,
   maybeCompress,
+  maybeCompressView,
   SAMPLE_BYTES,
   TINY_BYTES,
   sampleSuggestsSaving,

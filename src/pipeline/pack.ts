@@ -5,7 +5,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { Blake3Hasher } from "@napi-rs/blake-hash";
 import { Catalog, type ChunkRow, type EntryRow, REF_SIZE, readRef, writeRef } from "../catalog/catalog.js";
-import { Chunker, chunkId, maybeCompress } from "../chunk/index.js";
+import { Chunker, chunkId, maybeCompressView } from "../chunk/index.js";
 import { generateSigningKey, seal, sign } from "../crypto/index.js";
 import { FerryError } from "../errors.js";
 import {
@@ -884,7 +884,7 @@ class Packer {
     this.stats.chunks++;
     let c = this.knownChunk(id);
     if (c === null) {
-      const z = maybeCompress(plain);
+      const z = maybeCompressView(plain); // sealed at once, before anything else is compressed
       const flags = z.compressed ? FLAG_ZSTD : 0;
       const sealed = seal(this.keys.chunkKey, z.data, chunkAad(this.setId, id, flags, plain.length));
       c = await this.storeSealed(id, sealed, plain.length, flags);
@@ -988,7 +988,7 @@ class Packer {
     const flushPiece = async () => {
       if (fill === 0) return;
       const plain = buf.subarray(0, fill);
-      const c = maybeCompress(plain);
+      const c = maybeCompressView(plain); // sealed at once
       const flags = c.compressed ? FLAG_ZSTD : 0;
       const sealed = seal(this.keys.indexKey, c.data, indexAad(this.setId, pieces.length, flags, fill));
       const offset = await this.log.append(sealed);

@@ -17,7 +17,7 @@
 import { type BigIntStats, closeSync, fstatSync, read, readSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { Blake3Hasher } from "@napi-rs/blake-hash";
-import { Chunker, chunkId, maybeCompress } from "../chunk/index.js";
+import { Chunker, chunkId, maybeCompressView } from "../chunk/index.js";
 import { SEAL_OVERHEAD, seal } from "../crypto/index.js";
 import { chunkAad, FLAG_ZSTD } from "../format/index.js";
 import { allocAligned, DIRECT_ALIGN, native } from "../native/index.js";
@@ -100,7 +100,8 @@ async function emitChunk(job: number, plain: Buffer): Promise<void> {
   // hashed, identified and sealed while it is still in the CPU's cache.
   fileHasher.update(plain);
   const id = chunkId(idKey, plain);
-  const c = maybeCompress(plain);
+  // A view of the compressor's scratch buffer, sealed before anything else is compressed.
+  const c = maybeCompressView(plain);
   const flags = c.compressed ? FLAG_ZSTD : 0;
   const o = await reserve(32 + c.data.length + SEAL_OVERHEAD);
   o.set(id, outPos);
