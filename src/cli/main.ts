@@ -4,7 +4,6 @@ import { packCommand } from "./cmd_pack.js";
 import { planCommand } from "./cmd_plan.js";
 import { unpackCommand } from "./cmd_unpack.js";
 import { verifyCommand } from "./cmd_verify.js";
-import { tuneYoungGeneration } from "./tune.js";
 import { type CliIO, type Command, EXIT } from "./io.js";
 import { reportError } from "./output.js";
 
@@ -65,7 +64,6 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
 /** The process entry point: owns process.exitCode. */
 export function runMain(argv: string[]): void {
   tuneAllocator();
-  tuneYoungGeneration();
   const io: CliIO = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
   runCommand(argv, io).then(
     (code) => {

@@ -51,6 +51,7 @@ import {
   unchangedWhileRead,
 } from "./source_file.js";
 import { StripeWriter } from "./stripe_writer.js";
+import { youngGenerationTuned } from "./tune.js";
 import { isS3Url, type S3Settings } from "../sinks/s3_url.js";
 import type { S3Source } from "../sources/s3.js";
 import { type WalkItem, walk } from "./walk.js";
@@ -454,6 +455,7 @@ class Packer {
         chunk: this.chunker.params,
         readSize: READ_SIZE,
         directReads: this.direct,
+        tuneYoungGeneration: youngGenerationTuned(),
         outSize: 8 << 20,
         outBuffers: 3,
         hook: this.opts.workerHook ?? null,

@@ -39,6 +39,8 @@ export interface PackWorkerInit {
   directReads: boolean;
   /** Bytes per output buffer. */
   outSize: number;
+  /** Set V8's young-generation tuning again as the worker starts (see tune.ts). */
+  tuneYoungGeneration: boolean;
   /** Output buffers per worker (the cap on sealed bytes in flight). */
   outBuffers: number;
   /** Test hook module (see PackOptions.workerHook). */

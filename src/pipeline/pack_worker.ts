@@ -34,8 +34,11 @@ import {
   type PackWorkerInit,
   type PackWorkerIn,
 } from "./pack_pool.js";
+import { tuneYoungGeneration } from "./tune.js";
 
 const init = workerData as PackWorkerInit;
+// Starting this worker set V8's flags back to the command line's: pin the young generation again.
+if (init.tuneYoungGeneration) tuneYoungGeneration();
 const idKey = Buffer.from(init.idKey);
 const chunkKey = Buffer.from(init.chunkKey);
 const setId = Buffer.from(init.setId);

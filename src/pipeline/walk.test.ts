@@ -56,6 +56,7 @@ test("pack worker: a file bigger than the batch's hand-back size comes back unre
       chunk: new Chunker(SMALL_CHUNKS).params,
       readSize: 1 << 16,
       directReads: false,
+      tuneYoungGeneration: false,
       outSize: 1 << 16,
       outBuffers: 2,
       hook: null,
