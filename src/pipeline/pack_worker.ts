@@ -134,13 +134,12 @@ function readAt(fd: number, buf: Buffer, pos: number): Promise<number> {
 /**
  * Reads a big file from `start` (a multiple of {@link DIRECT_ALIGN}) with O_DIRECT (already set
  * on `fd`), straight from the drive into the aligned read buffers, the next read in flight while
- * the current one is chunked: no copy out of the page cache, and no page cache filled with a source
- * that is read once. Stops at `expected`
- * bytes, at the end of the file, or at a read that is not a whole buffer (the file's last,
- * unaligned part, or a file that shrank); it then turns O_DIRECT off so that the caller's
- * page-cache loop reads whatever follows. A filesystem that refuses a direct read (EINVAL) is
- * read through the page cache from there. Returns the bytes read and chunked, or null when the
- * file could not be read (an `s` event is pushed).
+ * the current one is chunked: no copy out of the page cache, and no page cache filled with a
+ * source that is read once. Stops at `expected` bytes, at the end of the file, or at a read that
+ * is not a whole buffer (the file's last, unaligned part, or a file that shrank); it then turns
+ * O_DIRECT off so that the caller's page-cache loop reads whatever follows. A filesystem that
+ * refuses a direct read (EINVAL) is read through the page cache from there. Returns the bytes
+ * read and chunked, or null when the file could not be read (an `s` event is pushed).
  */
 async function readDirect(fd: number, job: number, start: number, expected: number): Promise<number | null> {
   let size = start;
