@@ -525,6 +525,20 @@ static napi_value js_set_direct(napi_env env, napi_callback_info info) {
   return r;
 }
 
+/* The (fd, pos, len) arguments of cachedBytes and dropCache: at least `need` of them given, pos
+ * and len 0 when left out, neither negative. */
+static bool fd_range_args(napi_env env, napi_callback_info info, size_t need, int32_t *fd, int64_t *pos,
+                          int64_t *len) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  *pos = 0;
+  *len = 0;
+  return argc >= need && argc >= 1 && napi_get_value_int32(env, argv[0], fd) == napi_ok &&
+         (argc < 2 || napi_get_value_int64(env, argv[1], pos) == napi_ok) &&
+         (argc < 3 || napi_get_value_int64(env, argv[2], len) == napi_ok) && *pos >= 0 && *len >= 0;
+}
+
 /* cachedBytes(fd, pos, len): how many bytes from file offset pos (a multiple of the page size),
  * up to len, the page cache holds without a gap, found with mmap + mincore: nothing is read and no
  * read-ahead starts. -1 where it cannot tell: no mincore, the mapping failed, or a file this
@@ -532,14 +546,9 @@ static napi_value js_set_direct(napi_env env, napi_callback_info info) {
  * page were cached. Pack reads a source that is already in memory through the page cache and one
  * that is not (or cannot be told) with O_DIRECT. */
 static napi_value js_cached_bytes(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   int32_t fd;
   int64_t pos, len;
-  if (argc < 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
-      napi_get_value_int64(env, argv[1], &pos) != napi_ok || napi_get_value_int64(env, argv[2], &len) != napi_ok ||
-      pos < 0 || len < 0 || len > (1 << 30))
+  if (!fd_range_args(env, info, 3, &fd, &pos, &len) || len > (1 << 30))
     return throw_error(env, "cachedBytes(fd, pos >= 0, len in [0, 1 GiB])");
   double r = -1;
 #if defined(__linux__)
@@ -581,14 +590,9 @@ static napi_value js_cached_bytes(napi_env env, napi_callback_info info) {
  * written back (fdatasync first). Returns whether the call succeeded. Used by tests and the
  * benchmark to make a file cold, so that reads have to go to the drive. */
 static napi_value js_drop_cache(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   int32_t fd;
-  int64_t pos = 0, len = 0;
-  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
-      (argc >= 2 && napi_get_value_int64(env, argv[1], &pos) != napi_ok) ||
-      (argc >= 3 && napi_get_value_int64(env, argv[2], &len) != napi_ok) || pos < 0 || len < 0)
+  int64_t pos, len;
+  if (!fd_range_args(env, info, 1, &fd, &pos, &len))
     return throw_error(env, "dropCache(fd, pos >= 0 = 0, len >= 0 = 0)");
   bool ok = false;
 #if defined(POSIX_FADV_DONTNEED)
