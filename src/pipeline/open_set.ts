@@ -305,6 +305,8 @@ export class StripeReader {
   private readonly poolMax: number;
   readonly bad: BadBlock[] = [];
   repairedStripes = 0;
+  /** Block reads asked of the drives (a block read twice counts twice). */
+  blocksRead = 0;
   private readonly lazy: boolean;
   /** With lazyChecks: stripes a caller found bad, read with every check from now on. */
   private readonly mustCheck = new Set<number>();
@@ -372,6 +374,7 @@ export class StripeReader {
     const d = this.set.drives[driveIdx];
     if (!d) return null;
     const into = records ? this.pool.pop() : undefined;
+    this.blocksRead++;
     const [rec, sums] = await Promise.all([
       d.readBlock(n, layout.blockSize, into),
       full ? d.readSums(n, 1) : null,

@@ -107,6 +107,16 @@ interface Slot {
 }
 
 /** The pool; see the module comment. */
+/**
+ * Most bytes of files queued on one worker beyond the one it is packing. Each worker packs its
+ * files in order and the main thread appends their chunks as they come, so the files packed at
+ * the same time lie interleaved in the log: with big files queued four deep per worker, a file
+ * could land 8 files away from its place in the index, and unpack (which follows the index) read
+ * stripes twice. With this cap a big file waits for a free worker, and only as many files as
+ * there are workers interleave.
+ */
+const MAX_QUEUED_BYTES = 16 << 20;
+
 export class PackPool {
   private readonly slots: Slot[] = [];
   private chain: Promise<void> = Promise.resolve();
@@ -176,14 +186,15 @@ export class PackPool {
 
   /**
    * Hands files to the least loaded worker (`bytes`: their total size), waiting while every
-   * worker already has its share of messages in flight.
+   * worker already has its share of messages, or of bytes (MAX_QUEUED_BYTES), in flight.
    */
   async submit(files: { job: number; path: Uint8Array }[], bytes: number, handBack = 0): Promise<void> {
     for (;;) {
       this.check();
       let best: Slot | null = null;
       for (const s of this.slots) {
-        if (s.inflight < this.perWorker && (!best || s.load < best.load)) best = s;
+        const room = s.inflight === 0 || (s.inflight < this.perWorker && s.load + bytes <= MAX_QUEUED_BYTES);
+        if (room && (!best || s.load < best.load)) best = s;
       }
       if (best) {
         const msg = ++this.msgSeq;

@@ -19,6 +19,7 @@ import { decompress } from "../chunk/index.js";
 import { open as aeadOpen } from "../crypto/index.js";
 import { FerryError } from "../errors.js";
 import {
+  type ChunkRef,
   ENTRY_DIR,
   ENTRY_FILE,
   ENTRY_SYMLINK,
@@ -33,8 +34,9 @@ import { isS3Url, type S3Settings } from "../sinks/s3_url.js";
 import type { WorkerSpec } from "../sinks/worker.js";
 import { directWrites, native } from "../native/index.js";
 import { globMatcher } from "./glob.js";
+import { type Lane, LogOrder } from "./log_order.js";
 import type { Unlock } from "./keys.js";
-import { type OpenedSet, openSet, StripeReader } from "./open_set.js";
+import { type OpenedSet, openSet, StripeReader, type StripeReaderOptions } from "./open_set.js";
 import { readAgain, readChunk } from "./read_chunk.js";
 import { BufferPool } from "./read_pool.js";
 import { AlignedPool, Stager } from "./stager.js";
@@ -65,6 +67,11 @@ export interface UnpackOptions {
    * through the page cache.
    */
   direct?: boolean;
+  /**
+   * Bytes of decoded stripes the reader keeps, and reads ahead, each (default 24 MiB; see
+   * {@link StripeReaderOptions}).
+   */
+  readCacheBytes?: number;
 }
 
 /** Files from this size up are written with O_DIRECT (see {@link UnpackOptions.direct}). */
@@ -90,6 +97,11 @@ export interface UnpackResult {
   repairedStripes: number;
   /** Blocks found missing or damaged while reading. */
   badBlocks: number;
+  /**
+   * Blocks read from the drives. Files are read in log order, so each block is read once (plus
+   * parity where blocks are missing) unless the set was deduplicated against data far away.
+   */
+  blocksRead: number;
   /** Files that could not be restored (too much damage), with why. */
   lost: { path: string; reason: string }[];
   /** True when this run continued an interrupted one. */
@@ -252,6 +264,31 @@ interface TempFile {
   direct: boolean;
 }
 
+/** A file open for restoring (see {@link LogOrder}). */
+interface Restoring {
+  e: FileEntry;
+  /** Its target path. */
+  p: Buffer;
+  /** Its ordinal in the index. */
+  ord: number;
+  tf: TempFile;
+  writer: FileWriter;
+  /** With O_DIRECT: where its plaintext is staged. */
+  stager: Stager | null;
+  hasher: Blake3Hasher;
+  /** Bytes restored so far. */
+  pos: number;
+}
+
+/**
+ * Files restored side by side, their chunks read in log order (see log_order.ts): pack's
+ * workers interleave the files they chunk at the same time, a few MiB at a time.
+ */
+const MAX_OPEN_FILES = 16;
+/** How far ahead in the log a file may start and still be opened at once (see LogOrder). */
+const OPEN_LOOKAHEAD = 64 << 20;
+const NO_CHUNKS: readonly ChunkRef[] = [];
+
 /** A pass-1 entry waiting for its turn. */
 interface Ahead {
   e: FileEntry | (IndexEntry & { type: typeof ENTRY_DIR });
@@ -303,7 +340,10 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
   const set = await openSet(opts.drives, { unlock: opts.unlock });
   // Every byte unpack uses is AEAD-checked (chunks and index), so blocks are hashed only where
   // that fails: see readChunk.
-  const reader = new StripeReader(set, { lazyChecks: true });
+  const reader = new StripeReader(set, {
+    lazyChecks: true,
+    ...(opts.readCacheBytes ? { cacheBytes: opts.readCacheBytes, readAheadBytes: opts.readCacheBytes } : {}),
+  });
   try {
     if (isS3Url(opts.to)) {
       const { unpackToS3 } = await import("../sinks/s3_unpack.js");
@@ -394,16 +434,21 @@ class Unpacker {
   /** Whether large files are written with O_DIRECT (off for good once the target refuses it). */
   private direct: boolean;
   private writeBytes = 0;
-  /** Files of pass 1 still finishing in the background, by index ordinal (ascending). */
+  /** Files of pass 1 still finishing in the background, by index ordinal. */
   private readonly finishing = new Map<number, Promise<void>>();
   /** Target paths (latin1) of those files: a later entry under one of them waits for them. */
   private readonly finishingPaths = new Map<string, number>();
   /** The first failure of a file finishing in the background. */
   private failure: unknown = null;
-  /** Renames happen in index order, so a path listed twice ends as the later entry, as before. */
+  /**
+   * Renames happen in the order files complete. A path listed twice is never open twice at once
+   * (see turn), so it ends as the later entry.
+   */
   private renameChain: Promise<void> = Promise.resolve();
   /** Pass-1 entries prepared ahead of their turn, oldest first. */
   private readonly ahead: Ahead[] = [];
+  /** Files being restored, read in log order. */
+  private readonly order = new LogOrder<Restoring>({ maxOpen: MAX_OPEN_FILES, lookahead: OPEN_LOOKAHEAD });
   /** Path checks and folder creation, one at a time in index order. */
   private pathChain: Promise<unknown> = Promise.resolve();
 
@@ -420,6 +465,7 @@ class Unpacker {
       bytes: 0,
       repairedStripes: 0,
       badBlocks: 0,
+      blocksRead: 0,
       lost: [],
       resumed: false,
       directFiles: 0,
@@ -469,6 +515,7 @@ class Unpacker {
           await this.saveJournal(pass, this.doneBefore(ordinal), false);
         }
         while (this.ahead.length) await this.turn(this.ahead.shift()!);
+        await this.pumpAll();
         await this.drain();
       } finally {
         // On failure too: no write or rename may outlive the run.
@@ -479,6 +526,7 @@ class Unpacker {
     await rm(this.journalPath, { force: true });
     this.result.repairedStripes = this.reader.repairedStripes;
     this.result.badBlocks = this.reader.bad.length;
+    this.result.blocksRead = this.reader.blocksRead;
     this.progress(true);
     return this.result;
   }
@@ -508,8 +556,10 @@ class Unpacker {
    * before it and all earlier ones are.
    */
   private doneBefore(next: number): number {
-    for (const ord of this.finishing.keys()) return ord;
-    return this.ahead[0]?.ord ?? next;
+    let min = this.ahead[0]?.ord ?? next;
+    for (const ord of this.finishing.keys()) min = Math.min(min, ord);
+    for (const l of this.order.lanes) min = Math.min(min, l.file.ord);
+    return min;
   }
 
   /** Waits for every file finishing in the background; throws the first failure. */
@@ -520,6 +570,10 @@ class Unpacker {
 
   /** Waits for every write and background file, whatever their outcome; drops files opened ahead. */
   private async settle(): Promise<void> {
+    for (const l of [...this.order.lanes]) {
+      this.order.close(l);
+      await this.abandon(l.file).catch(() => undefined);
+    }
     for (const a of this.ahead.splice(0)) {
       const f = await a.file?.catch(() => null);
       if (!f) continue;
@@ -608,14 +662,21 @@ class Unpacker {
     return r;
   }
 
-  /** The content of a pass-1 entry, in index order. */
+  /**
+   * A pass-1 entry's turn, in index order: a folder is counted, a file is opened for restoring
+   * (its content is read in log order, side by side with the other open files; see
+   * log_order.ts), and open files advance until the next entry may be opened too.
+   */
   private async turn(a: Ahead): Promise<void> {
     const { e, ord } = a;
-    const p = await a.path;
     if (e.type === ENTRY_DIR) {
+      await a.path;
       this.result.dirs++;
       return;
     }
+    // A path listed twice (or a file listed under another): the earlier one lands first.
+    if (this.openAt(e.path)) await this.pumpAll();
+    const p = await a.path;
     // A file an interrupted run already restored is kept only if its content hashes right:
     // the size alone would accept an older copy, or garbage left by a power loss.
     if (a.skip) {
@@ -626,12 +687,35 @@ class Unpacker {
         return;
       }
     }
+    let tf: TempFile;
     try {
-      const tf = await (a.file ?? this.openTemp(p, ord, e.size));
-      await this.restoreFile(e, p, tf, ord);
+      tf = await (a.file ?? this.openTemp(p, ord, e.size));
     } catch (err) {
       throw targetError(err, `write ${JSON.stringify(e.path.toString())} into the target`);
     }
+    const lane = this.openFile(e, p, tf, ord);
+    if (lane.chunks.length === 0) await this.complete(lane);
+    const next = this.ahead[0];
+    const nextChunks = next && next.e.type === ENTRY_FILE && !next.skip ? next.e.chunks : NO_CHUNKS;
+    while (this.order.size && !this.order.canOpen(nextChunks)) await this.step(this.order.pick());
+  }
+
+  /** Whether an open file has this relative path, or is a parent of it. */
+  private openAt(rel: Buffer): boolean {
+    for (const l of this.order.lanes) {
+      const q = l.file.e.path;
+      if (
+        rel.equals(q) ||
+        (rel.length > q.length && rel[q.length] === SLASH && rel.subarray(0, q.length).equals(q))
+      )
+        return true;
+    }
+    return false;
+  }
+
+  /** Reads every open file to its end. */
+  private async pumpAll(): Promise<void> {
+    while (this.order.size) await this.step(this.order.pick());
   }
 
   /**
@@ -720,15 +804,13 @@ class Unpacker {
   }
 
   /**
-   * Restores one file: reads, checks and writes its chunks here (writes overlapping the next
-   * chunks), then leaves its last writes, metadata and rename to finish in the background
-   * while the caller moves on to the next entry. The whole-file hash is checked before that.
+   * Opens a file for restoring: its chunks are then read by {@link step}, in log order with the
+   * other open files' chunks, and its writes overlap the reading of the next chunks.
    */
-  private async restoreFile(e: FileEntry, p: Buffer, file: TempFile, ordinal: number): Promise<void> {
-    const { tmp, fh, direct } = file;
-    const writer = this.fileWriter(fh, direct);
+  private openFile(e: FileEntry, p: Buffer, tf: TempFile, ord: number): Lane<Restoring> {
+    const writer = this.fileWriter(tf.fh, tf.direct);
     // With O_DIRECT, plaintext is decrypted into aligned staging buffers that go out whole.
-    const stager = direct
+    const stager = tf.direct
       ? new Stager(
           this.stages,
           (b, at) => {
@@ -738,48 +820,71 @@ class Unpacker {
           e.size,
         )
       : null;
-    const abandon = async () => {
-      stager?.discard();
-      await writer.settle();
-      await fh.close();
-      await rm(tmp, { force: true });
-    };
-    let tail: Buffer | null = null;
+    return this.order.open({ e, p, ord, tf, writer, stager, hasher: new Blake3Hasher(), pos: 0 }, e.chunks);
+  }
+
+  /** Gives up an open file: its staged bytes, writes and temp file. */
+  private async abandon(f: Restoring): Promise<void> {
+    f.stager?.discard();
+    await f.writer.settle();
+    await f.tf.fh.close();
+    await rm(f.tf.tmp, { force: true });
+  }
+
+  /**
+   * Reads, checks and writes the next chunk of an open file (`lane` from {@link LogOrder.pick});
+   * after its last chunk, checks the whole-file hash and leaves the last writes, metadata and
+   * rename to finish in the background. A file too damaged to restore is reported lost.
+   */
+  private async step(lane: Lane<Restoring> | null): Promise<void> {
+    if (!lane) throw new FerryError("E_INTERNAL", "unpack has open files but no chunk to read");
+    const f = lane.file;
     try {
-      const hasher = new Blake3Hasher();
-      let pos = 0;
-      for (const ref of e.chunks) {
-        if (this.failure) throw this.failure;
-        let plain: Buffer;
-        const into = stager?.reserve(ref.plainLength) ?? undefined;
-        try {
-          plain = await readChunk(this.set, this.reader, ref, this.pool, into);
-        } catch (err) {
-          if (FerryError.is(err, "E_UNRECOVERABLE")) {
-            await abandon();
-            const reason = err.message;
-            this.result.lost.push({ path: e.path.toString(), reason });
-            this.opts.onEvent?.({ type: "lost", path: e.path.toString(), reason });
-            return;
-          }
-          throw err;
-        }
-        hasher.update(plain);
-        if (!stager) {
-          this.writeBytes += plain.length;
-          writer.push(plain, pos);
-        } else if (into && plain.buffer === into.buffer && plain.byteOffset === into.byteOffset) {
-          stager.commit(plain.length);
-        } else {
-          stager.append(plain);
-          this.pool.give(plain);
-        }
-        await this.throttle();
-        if (writer.error) throw writer.error;
-        pos += plain.length;
-        this.result.bytes += plain.length;
-        this.progress(false);
+      if (this.failure) throw this.failure;
+      const ref = lane.chunks[lane.next]!;
+      const into = f.stager?.reserve(ref.plainLength) ?? undefined;
+      let plain: Buffer;
+      try {
+        plain = await readChunk(this.set, this.reader, ref, this.pool, into);
+      } catch (err) {
+        if (!FerryError.is(err, "E_UNRECOVERABLE")) throw err;
+        this.order.close(lane);
+        await this.abandon(f);
+        const reason = err.message;
+        this.result.lost.push({ path: f.e.path.toString(), reason });
+        this.opts.onEvent?.({ type: "lost", path: f.e.path.toString(), reason });
+        return;
       }
+      lane.next++;
+      f.hasher.update(plain);
+      if (!f.stager) {
+        this.writeBytes += plain.length;
+        f.writer.push(plain, f.pos);
+      } else if (into && plain.buffer === into.buffer && plain.byteOffset === into.byteOffset) {
+        f.stager.commit(plain.length);
+      } else {
+        f.stager.append(plain);
+        this.pool.give(plain);
+      }
+      f.pos += plain.length;
+      this.result.bytes += plain.length;
+      this.progress(false);
+      await this.throttle();
+      if (f.writer.error) throw f.writer.error;
+    } catch (err) {
+      this.order.close(lane);
+      await this.abandon(f).catch(() => undefined);
+      throw targetError(err, `write ${JSON.stringify(f.e.path.toString())} into the target`);
+    }
+    if (lane.next === lane.chunks.length) await this.complete(lane);
+  }
+
+  /** A file whose every chunk is read: checks its hash and finishes it in the background. */
+  private async complete(lane: Lane<Restoring>): Promise<void> {
+    this.order.close(lane);
+    const { e, p, ord, tf, writer, stager, hasher } = lane.file;
+    let tail: Buffer | null;
+    try {
       if (!hasher.digestBuffer().equals(e.hash)) {
         throw new FerryError(
           "E_CORRUPT",
@@ -791,23 +896,23 @@ class Unpacker {
       }
       tail = stager?.finish() ?? null;
     } catch (err) {
-      await abandon().catch(() => undefined);
+      await this.abandon(lane.file).catch(() => undefined);
       throw err;
     }
     const key = p.toString("latin1");
-    const task = this.finishFile(e, p, tmp, fh, writer, tail, stager?.length ?? 0).then(
+    const task = this.finishFile(e, p, tf.tmp, tf.fh, writer, tail, stager?.length ?? 0).then(
       () => undefined,
       (err) => {
         this.failure ??= targetError(err, `write ${JSON.stringify(e.path.toString())} into the target`);
       },
     );
     const tracked = task.then(() => {
-      this.finishing.delete(ordinal);
+      this.finishing.delete(ord);
       const n = (this.finishingPaths.get(key) ?? 1) - 1;
       if (n > 0) this.finishingPaths.set(key, n);
       else this.finishingPaths.delete(key);
     });
-    this.finishing.set(ordinal, tracked);
+    this.finishing.set(ord, tracked);
     this.finishingPaths.set(key, (this.finishingPaths.get(key) ?? 0) + 1);
     while (this.finishing.size >= MAX_FINISHING) await Promise.race(this.finishing.values());
   }

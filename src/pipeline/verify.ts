@@ -12,6 +12,7 @@ import {
   checkBlock,
   DRIVE_DIR,
   ENTRY_FILE,
+  type FileEntry,
   INDEX_FILE,
   SUMS_FILE,
   stripeDataSize,
@@ -22,6 +23,7 @@ import type { Unlock } from "./keys.js";
 import { type OpenedSet, openSet, StripeReader } from "./open_set.js";
 import { BufferPool } from "./read_pool.js";
 import { readChunk, readIndex } from "./unpack.js";
+import { type Lane, LogOrder } from "./log_order.js";
 
 /** Options of {@link verify}. */
 export interface VerifyOptions {
@@ -424,6 +426,34 @@ async function keyedChecks(
   const decrypt = { files: 0, chunks: 0, failed: [] as { path: string; reason: string }[] };
   /** Plaintext buffers, reused from chunk to chunk. */
   const pool = new BufferPool(16 << 20, 16 << 20);
+  // Files are read side by side, their chunks in log order (see log_order.ts), so a stretch of
+  // the log where pack interleaved files is read once.
+  const order = new LogOrder<{ e: FileEntry; h: Blake3Hasher }>({ maxOpen: 16, lookahead: 64 << 20 });
+  const fail = (e: FileEntry, err: unknown) => {
+    if (!FerryError.is(err)) throw err;
+    decrypt.failed.push({ path: e.path.toString(), reason: err.message });
+  };
+  const finish = (lane: Lane<{ e: FileEntry; h: Blake3Hasher }>) => {
+    order.close(lane);
+    const { e, h } = lane.file;
+    if (!h.digestBuffer().equals(e.hash))
+      fail(e, new FerryError("E_CORRUPT", "content does not match its hash"));
+  };
+  const step = async () => {
+    const lane = order.pick()!;
+    const { e, h } = lane.file;
+    try {
+      const plain = await readChunk(set, reader, lane.chunks[lane.next]!, pool);
+      h.update(plain);
+      pool.give(plain);
+      decrypt.chunks++;
+    } catch (err) {
+      order.close(lane);
+      fail(e, err);
+      return;
+    }
+    if (++lane.next === lane.chunks.length) finish(lane);
+  };
   try {
     for await (const e of readIndex(set, reader)) {
       if (e.type !== ENTRY_FILE) continue;
@@ -439,21 +469,11 @@ async function keyedChecks(
       }
       if (!full) continue;
       decrypt.files++;
-      const h = new Blake3Hasher();
-      try {
-        for (const c of e.chunks) {
-          const plain = await readChunk(set, reader, c, pool);
-          h.update(plain);
-          pool.give(plain);
-          decrypt.chunks++;
-        }
-        if (!h.digestBuffer().equals(e.hash))
-          throw new FerryError("E_CORRUPT", "content does not match its hash");
-      } catch (err) {
-        if (!FerryError.is(err)) throw err;
-        decrypt.failed.push({ path: e.path.toString(), reason: err.message });
-      }
+      while (order.size && !order.canOpen(e.chunks)) await step();
+      const lane = order.open({ e, h: new Blake3Hasher() }, e.chunks);
+      if (e.chunks.length === 0) finish(lane);
     }
+    while (order.size) await step();
   } catch (err) {
     if (!FerryError.is(err, "E_UNRECOVERABLE")) throw err;
     lost.push("(the index itself is unrecoverable: every file is at risk)");

@@ -41,6 +41,7 @@ export async function unpackToS3(
     bytes: 0,
     repairedStripes: 0,
     badBlocks: 0,
+    blocksRead: 0,
     lost: [],
     resumed: false,
     directFiles: 0,
@@ -186,6 +187,7 @@ export async function unpackToS3(
     result.resumed = s3.alreadyThere > 0;
     result.repairedStripes = reader.repairedStripes;
     result.badBlocks = reader.bad.length;
+    result.blocksRead = reader.blocksRead;
     progress(true);
   } catch (e) {
     // Let uploads in flight finish or abort (a failed multipart upload is aborted), then fail.
