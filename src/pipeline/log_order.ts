@@ -20,13 +20,32 @@ export interface Lane<F> {
 
 /** Options of {@link LogOrder}. */
 export interface LogOrderOptions {
-  /** Most files open at once (at least 1). */
+  /** Most files open at once, to begin with (at least 1). */
   maxOpen: number;
   /**
+   * How far `maxOpen` may grow (default: `maxOpen`, no growth). It doubles each time a file
+   * opens whose first chunk the open files have already passed in the log: a sign that more
+   * files were packed side by side than are open (pack runs one file per worker thread, and a
+   * machine with 64 cores interleaves 64).
+   */
+  maxOpenCap?: number;
+  /**
    * How far past the log position of the earliest pending chunk a file may start and still be
-   * opened now (bytes). Files that start further on wait until the open ones get near them.
+   * opened now (bytes), with the first `maxOpen` files open; it grows with the limit. Files that
+   * start further on wait until the open ones get near them.
    */
   lookahead: number;
+  /**
+   * How far behind the earliest pending chunk a file may start without raising the limit
+   * (bytes; default 0): what the reader still holds in its cache costs nothing to read again.
+   */
+  growSlack?: number;
+  /**
+   * How far behind it a file may start and still raise the limit (bytes; default: no bound). A
+   * file whose data lies much further back was deduplicated against older data, which has to be
+   * read again whatever is open.
+   */
+  growWindow?: number;
 }
 
 /**
@@ -44,12 +63,27 @@ export interface LogOrderOptions {
  */
 export class LogOrder<F> {
   private readonly all: Lane<F>[] = [];
-  private readonly maxOpen: number;
+  private limit: number;
+  private readonly first: number;
+  private readonly cap: number;
   private readonly lookahead: number;
+  private readonly slack: number;
+  private readonly window: number;
+  /** How many times the limit on open files grew (see {@link LogOrderOptions.maxOpenCap}). */
+  grown = 0;
 
   constructor(opts: LogOrderOptions) {
-    this.maxOpen = Math.max(1, Math.floor(opts.maxOpen));
+    this.limit = Math.max(1, Math.floor(opts.maxOpen));
+    this.first = this.limit;
+    this.cap = Math.max(this.limit, Math.floor(opts.maxOpenCap ?? this.limit));
     this.lookahead = Math.max(0, opts.lookahead);
+    this.slack = Math.max(0, opts.growSlack ?? 0);
+    this.window = opts.growWindow ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** Most files open at once, now. */
+  get maxOpen(): number {
+    return this.limit;
   }
 
   /** Files open (with chunks left to read or not yet closed). */
@@ -67,13 +101,26 @@ export class LogOrder<F> {
    * than `lookahead` past the earliest pending chunk of the open files (or none is open).
    */
   canOpen(chunks: readonly ChunkRef[]): boolean {
-    if (this.all.length >= this.maxOpen) return false;
+    if (this.all.length >= this.limit) return false;
     const low = this.lowWater();
-    return low === null || chunks.length === 0 || chunks[0]!.offset <= low + this.lookahead;
+    const ahead = (this.lookahead * this.limit) / this.first;
+    return low === null || chunks.length === 0 || chunks[0]!.offset <= low + ahead;
   }
 
-  /** Opens a file; its lane stays open until {@link close}. */
+  /**
+   * Opens a file; its lane stays open until {@link close}. A file that starts more than
+   * `growSlack` (and at most `growWindow`) before the earliest pending chunk of the open ones
+   * raises the limit (up to `maxOpenCap`).
+   */
   open(file: F, chunks: readonly ChunkRef[]): Lane<F> {
+    if (chunks.length && this.limit < this.cap) {
+      const low = this.lowWater();
+      const behind = low === null ? 0 : low - chunks[0]!.offset;
+      if (behind > this.slack && behind <= this.window) {
+        this.limit = Math.min(this.cap, this.limit * 2);
+        this.grown++;
+      }
+    }
     const lane: Lane<F> = { file, chunks, next: 0 };
     this.all.push(lane);
     return lane;

@@ -100,3 +100,49 @@ test("stager: a discarded file gives its buffer back unwritten", () => {
   s.discard();
   assert.equal(pool.take(1).buffer, into.buffer);
 });
+
+test("stager: with a cap, buffers for the rest of the file stay under it, yet a bigger chunk still fits whole", () => {
+  const pool = new AlignedPool(64 << 10, 1 << 20, 8 << 20);
+  const pushed: number[] = [];
+  const file: Buffer[] = [];
+  const s = new Stager(
+    pool,
+    (b) => {
+      pushed.push(b.length);
+      file.push(Buffer.from(b));
+      pool.give(b);
+    },
+    1_000_000,
+    128 << 10,
+  );
+  const pieces = [...Array.from({ length: 10 }, () => randomBytes(50_000)), randomBytes(300_000)];
+  let inPlace = 0;
+  for (const p of pieces) {
+    const into = s.reserve(p.length);
+    if (into) {
+      p.copy(into);
+      s.commit(p.length);
+      inPlace++;
+    } else s.append(p);
+  }
+  const tail = s.finish();
+  assert.equal(inPlace, pieces.length, "every piece, the 300 kB one too, was staged in place");
+  assert.ok(Buffer.concat([...file, tail]).equals(Buffer.concat(pieces)));
+  assert.ok(
+    pushed.slice(0, -1).every((n) => n <= 128 << 10),
+    `pushes ${pushed.join(",")}`,
+  );
+  assert.ok(pushed.at(-1)! >= 300_000 - DIRECT_ALIGN, "the big chunk went out from a buffer that held it");
+});
+
+test("stager: with no free buffer of the size asked for, a larger free one is lent instead of a new one", () => {
+  const pool = new AlignedPool(64 << 10, 1 << 20, 8 << 20);
+  const big = pool.take(1 << 20);
+  pool.give(big);
+  const small = pool.take(100_000);
+  assert.equal(small.buffer, big.buffer, "the free 1 MiB buffer serves a 128 KiB request");
+  assert.equal(small.length, 1 << 20);
+  assert.notEqual(pool.take(100_000).buffer, big.buffer, "nothing free: a new buffer");
+  pool.give(small);
+  assert.equal(pool.take(1 << 20).buffer, big.buffer, "given back whole");
+});

@@ -32,12 +32,19 @@ export class AlignedPool {
     private readonly maxFreeBytes: number,
   ) {}
 
-  /** A page-aligned buffer of the smallest size that holds `want` bytes, or of `maxSize` (content undefined). */
+  /**
+   * A page-aligned buffer of the smallest size that holds `want` bytes, or of `maxSize` (content
+   * undefined). When none of that size is free, a larger free one is lent rather than a new one
+   * allocated: when the sizes asked for shift (unpack gives each open file a smaller share as more
+   * open), a pool full of the old size would otherwise allocate and drop a buffer per request
+   * (measured: peak RSS 203 → 317 MB).
+   */
   take(want: number): Buffer {
     let cap = this.minSize;
     while (cap < want && cap < this.maxSize) cap *= 2;
     let b = this.free.get(cap)?.pop();
-    if (b) this.freeBytes -= cap;
+    for (let c = cap * 2; !b && c <= this.maxSize; c *= 2) b = this.free.get(c)?.pop();
+    if (b) this.freeBytes -= b.length;
     else b = allocAligned(cap);
     this.lent.set(b.buffer, b);
     return b;
@@ -64,7 +71,7 @@ export class AlignedPool {
  * out the place for the next chunk's plaintext, {@link commit} takes it; whole aligned units
  * are handed to `push` (buffer, file offset) as a staging buffer fills, and {@link finish}
  * pushes the last whole units and returns the partial one. Staging buffers are sized to what is
- * left of the file (`expected` bytes in all), up to the pool's largest.
+ * left of the file (`expected` bytes in all), up to `cap`.
  *
  * @example
  * const s = new Stager(pool, (b, pos) => writer.push(b, pos), entry.size);
@@ -82,6 +89,11 @@ export class Stager {
     private readonly pool: AlignedPool,
     private readonly push: (b: Buffer, pos: number) => void,
     private readonly expected: number,
+    /**
+     * Largest buffer taken for the rest of the file (default: the pool's largest); a chunk
+     * bigger than that still gets a buffer that holds it, up to the pool's largest.
+     */
+    private readonly cap = pool.maxSize,
   ) {}
 
   /** Bytes staged so far (the file's length once finished). */
@@ -139,7 +151,7 @@ export class Stager {
   }
 
   private start(need: number): void {
-    this.buf = this.pool.take(Math.max(this.expected - this.base, need));
+    this.buf = this.pool.take(Math.max(Math.min(this.cap, this.expected - this.base), need));
     this.fill = 0;
   }
 
@@ -152,7 +164,9 @@ export class Stager {
     const whole = Math.floor(this.fill / DIRECT_ALIGN) * DIRECT_ALIGN;
     if (whole === 0 && old.length === this.pool.maxSize) return;
     const carry = this.fill - whole;
-    const next = this.pool.take(Math.max(this.expected - this.base - whole, carry + need));
+    const next = this.pool.take(
+      Math.max(Math.min(this.cap, this.expected - this.base - whole), carry + need),
+    );
     old.copy(next, 0, whole, this.fill);
     if (whole > 0) this.push(old.subarray(0, whole), this.base);
     else this.pool.give(old);

@@ -72,6 +72,11 @@ export interface UnpackOptions {
    * {@link StripeReaderOptions}).
    */
   readCacheBytes?: number;
+  /**
+   * Files restored side by side at first (default 16); more open, up to 64, where the set shows
+   * that more were packed side by side (see log_order.ts).
+   */
+  openFiles?: number;
 }
 
 /** Files from this size up are written with O_DIRECT (see {@link UnpackOptions.direct}). */
@@ -286,11 +291,26 @@ interface Restoring {
 
 /**
  * Files restored side by side, their chunks read in log order (see log_order.ts): pack's
- * workers interleave the files they chunk at the same time, a few MiB at a time.
+ * workers interleave the files they chunk at the same time, a few MiB at a time, one file per
+ * worker. Up to 16 at first; up to 64 where the set shows that more were packed side by side
+ * (a pack on a machine with more cores).
  */
 const MAX_OPEN_FILES = 16;
+const MAX_OPEN_FILES_CAP = 64;
 /** How far ahead in the log a file may start and still be opened at once (see LogOrder). */
 const OPEN_LOOKAHEAD = 64 << 20;
+/**
+ * Staging memory the open files share: each one's staging buffers are sized to at most its
+ * share (from 4 MiB with 16 open down to 1 MiB with 64), and to at least the chunk in hand.
+ */
+const STAGE_BUDGET = 64 << 20;
+/**
+ * Files packed side by side start within about (workers × 8 MiB) of each other in the log: one
+ * that starts further back than this is deduplicated data, and opening more files cannot help.
+ */
+const GROW_WINDOW = 1 << 30;
+/** Bytes of stripes the unpack reader keeps (StripeReaderOptions.cacheBytes' default). */
+const READ_CACHE = 24 << 20;
 const NO_CHUNKS: readonly ChunkRef[] = [];
 
 /** A pass-1 entry waiting for its turn. */
@@ -452,7 +472,7 @@ class Unpacker {
   /** Pass-1 entries prepared ahead of their turn, oldest first. */
   private readonly ahead: Ahead[] = [];
   /** Files being restored, read in log order. */
-  private readonly order = new LogOrder<Restoring>({ maxOpen: MAX_OPEN_FILES, lookahead: OPEN_LOOKAHEAD });
+  private readonly order: LogOrder<Restoring>;
   /** Path checks and folder creation, one at a time in index order. */
   private pathChain: Promise<unknown> = Promise.resolve();
 
@@ -475,6 +495,15 @@ class Unpacker {
       directFiles: 0,
     };
     this.match = opts.only?.length ? globMatcher(opts.only) : null;
+    const open = Math.max(1, Math.floor(opts.openFiles ?? MAX_OPEN_FILES));
+    this.order = new LogOrder<Restoring>({
+      maxOpen: open,
+      maxOpenCap: Math.max(open, MAX_OPEN_FILES_CAP),
+      lookahead: (OPEN_LOOKAHEAD * open) / MAX_OPEN_FILES,
+      // A file that starts where the reader's cache still holds costs no second read.
+      growSlack: opts.readCacheBytes ?? READ_CACHE,
+      growWindow: GROW_WINDOW,
+    });
     // setDirect: a native kernel built before it lacks it.
     this.direct = (opts.direct ?? true) && directWrites() && typeof native?.setDirect === "function";
   }
@@ -822,9 +851,17 @@ class Unpacker {
             writer.push(b, at);
           },
           e.size,
+          this.stageCap(),
         )
       : null;
     return this.order.open({ e, p, ord, tf, writer, stager, hasher: new Blake3Hasher(), pos: 0 }, e.chunks);
+  }
+
+  /** The largest staging buffer an open file may take for the rest of its content (STAGE_BUDGET). */
+  private stageCap(): number {
+    let cap = STAGE_SIZE;
+    while (cap > 1 << 20 && cap * this.order.maxOpen > STAGE_BUDGET) cap /= 2;
+    return cap;
   }
 
   /** Gives up an open file: its staged bytes, writes and temp file. */

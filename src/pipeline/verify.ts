@@ -428,7 +428,13 @@ async function keyedChecks(
   const pool = new BufferPool(16 << 20, 16 << 20);
   // Files are read side by side, their chunks in log order (see log_order.ts), so a stretch of
   // the log where pack interleaved files is read once.
-  const order = new LogOrder<{ e: FileEntry; h: Blake3Hasher }>({ maxOpen: 16, lookahead: 64 << 20 });
+  const order = new LogOrder<{ e: FileEntry; h: Blake3Hasher }>({
+    maxOpen: 16,
+    maxOpenCap: 64,
+    lookahead: 64 << 20,
+    growSlack: 24 << 20,
+    growWindow: 1 << 30,
+  });
   const fail = (e: FileEntry, err: unknown) => {
     if (!FerryError.is(err)) throw err;
     decrypt.failed.push({ path: e.path.toString(), reason: err.message });
