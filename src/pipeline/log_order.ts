@@ -41,9 +41,10 @@ export interface LogOrderOptions {
    */
   growSlack?: number;
   /**
-   * How far behind it a file may start and still raise the limit (bytes; default: no bound). A
-   * file whose data lies much further back was deduplicated against older data, which has to be
-   * read again whatever is open.
+   * How far behind it a file may start and still raise the limit (bytes, with the first
+   * `maxOpen` files open; it grows with the limit; default: no bound). Files packed side by side
+   * start within a few MiB per file of each other; a file whose data lies much further back was
+   * deduplicated against older data, which has to be read again whatever is open.
    */
   growWindow?: number;
 }
@@ -116,7 +117,7 @@ export class LogOrder<F> {
     if (chunks.length && this.limit < this.cap) {
       const low = this.lowWater();
       const behind = low === null ? 0 : low - chunks[0]!.offset;
-      if (behind > this.slack && behind <= this.window) {
+      if (behind > this.slack && behind <= (this.window * this.limit) / this.first) {
         this.limit = Math.min(this.cap, this.limit * 2);
         this.grown++;
       }

@@ -306,9 +306,11 @@ const OPEN_LOOKAHEAD = 64 << 20;
 const STAGE_BUDGET = 64 << 20;
 /**
  * Files packed side by side start within about (workers × 8 MiB) of each other in the log: one
- * that starts further back than this is deduplicated data, and opening more files cannot help.
+ * that starts further back than 32 MiB per open file is taken for deduplicated data, which
+ * opening more files cannot help (measured: duplicate videos 660 MB back had raised the limit
+ * to 64 on the bench set, for 3% fewer reads and 35 MB more peak RSS).
  */
-const GROW_WINDOW = 1 << 30;
+const GROW_WINDOW = (32 << 20) * MAX_OPEN_FILES;
 /** Bytes of stripes the unpack reader keeps (StripeReaderOptions.cacheBytes' default). */
 const READ_CACHE = 24 << 20;
 const NO_CHUNKS: readonly ChunkRef[] = [];
@@ -502,7 +504,7 @@ class Unpacker {
       lookahead: (OPEN_LOOKAHEAD * open) / MAX_OPEN_FILES,
       // A file that starts where the reader's cache still holds costs no second read.
       growSlack: opts.readCacheBytes ?? READ_CACHE,
-      growWindow: GROW_WINDOW,
+      growWindow: (GROW_WINDOW * open) / MAX_OPEN_FILES,
     });
     // setDirect: a native kernel built before it lacks it.
     this.direct = (opts.direct ?? true) && directWrites() && typeof native?.setDirect === "function";

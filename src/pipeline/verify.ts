@@ -433,7 +433,7 @@ async function keyedChecks(
     maxOpenCap: 64,
     lookahead: 64 << 20,
     growSlack: 24 << 20,
-    growWindow: 1 << 30,
+    growWindow: 512 << 20,
   });
   const fail = (e: FileEntry, err: unknown) => {
     if (!FerryError.is(err)) throw err;
