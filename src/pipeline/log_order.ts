@@ -24,8 +24,8 @@ export interface LogOrderOptions {
   maxOpen: number;
   /**
    * How far `maxOpen` may grow (default: `maxOpen`, no growth). It doubles each time a file
-   * opens whose first chunk the open files have already passed in the log: a sign that more
-   * files were packed side by side than are open (pack runs one file per worker thread, and a
+   * opens whose first chunk the reading has already passed in the log: a sign that more files
+   * were packed side by side than are open (pack runs one file per worker thread, and a
    * machine with 64 cores interleaves 64).
    */
   maxOpenCap?: number;
@@ -36,7 +36,7 @@ export interface LogOrderOptions {
    */
   lookahead: number;
   /**
-   * How far behind the earliest pending chunk a file may start without raising the limit
+   * How far behind the furthest chunk read a file may start without raising the limit
    * (bytes; default 0): what the reader still holds in its cache costs nothing to read again.
    */
   growSlack?: number;
@@ -70,6 +70,8 @@ export class LogOrder<F> {
   private readonly lookahead: number;
   private readonly slack: number;
   private readonly window: number;
+  /** Log offset of the furthest chunk handed out by {@link pick} (-1: none yet). */
+  private high = -1;
   /** How many times the limit on open files grew (see {@link LogOrderOptions.maxOpenCap}). */
   grown = 0;
 
@@ -110,13 +112,12 @@ export class LogOrder<F> {
 
   /**
    * Opens a file; its lane stays open until {@link close}. A file that starts more than
-   * `growSlack` (and at most `growWindow`) before the earliest pending chunk of the open ones
-   * raises the limit (up to `maxOpenCap`).
+   * `growSlack` (and at most `growWindow`) before the furthest chunk read so far raises the
+   * limit (up to `maxOpenCap`): that stretch of the log was read without it.
    */
   open(file: F, chunks: readonly ChunkRef[]): Lane<F> {
     if (chunks.length && this.limit < this.cap) {
-      const low = this.lowWater();
-      const behind = low === null ? 0 : low - chunks[0]!.offset;
+      const behind = this.high < 0 ? 0 : this.high - chunks[0]!.offset;
       if (behind > this.slack && behind <= (this.window * this.limit) / this.first) {
         this.limit = Math.min(this.cap, this.limit * 2);
         this.grown++;
@@ -138,6 +139,13 @@ export class LogOrder<F> {
    * when no open lane has a chunk left.
    */
   pick(): Lane<F> | null {
+    const l = this.earliest();
+    if (l) this.high = Math.max(this.high, l.chunks[l.next]!.offset);
+    return l;
+  }
+
+  /** The open lane whose next chunk lies first in the log. */
+  private earliest(): Lane<F> | null {
     let best: Lane<F> | null = null;
     let bestAt = Number.POSITIVE_INFINITY;
     for (const l of this.all) {
@@ -152,7 +160,7 @@ export class LogOrder<F> {
 
   /** Log offset of the earliest pending chunk of the open files (null: none pending). */
   lowWater(): number | null {
-    const l = this.pick();
+    const l = this.earliest();
     return l ? l.chunks[l.next]!.offset : null;
   }
 }

@@ -111,6 +111,8 @@ export interface UnpackResult {
    * parity where blocks are missing) unless the set was deduplicated against data far away.
    */
   blocksRead: number;
+  /** Most files restored side by side (see {@link UnpackOptions.openFiles}). */
+  openFiles: number;
   /** Files that could not be restored (too much damage), with why. */
   lost: { path: string; reason: string }[];
   /** True when this run continued an interrupted one. */
@@ -492,6 +494,7 @@ class Unpacker {
       repairedStripes: 0,
       badBlocks: 0,
       blocksRead: 0,
+      openFiles: 0,
       lost: [],
       resumed: false,
       directFiles: 0,
@@ -562,6 +565,7 @@ class Unpacker {
     this.result.repairedStripes = this.reader.repairedStripes;
     this.result.badBlocks = this.reader.bad.length;
     this.result.blocksRead = this.reader.blocksRead;
+    this.result.openFiles = this.order.maxOpen;
     this.progress(true);
     return this.result;
   }

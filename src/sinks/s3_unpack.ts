@@ -42,6 +42,7 @@ export async function unpackToS3(
     repairedStripes: 0,
     badBlocks: 0,
     blocksRead: 0,
+    openFiles: 1,
     lost: [],
     resumed: false,
     directFiles: 0,
