@@ -73,7 +73,7 @@ test("ties go to the file opened first", () => {
   assert.equal(order.pick()!.file, "A");
 });
 
-test("a file that starts behind what was read raises the limit, up to the cap; the lookahead grows with it", () => {
+test("a file that starts behind what was read and goes on past it raises the limit, up to the cap; the lookahead grows with it", () => {
   const order = new LogOrder<string>({ maxOpen: 1, maxOpenCap: 4, lookahead: 1000 });
   assert.equal(order.maxOpen, 1);
   order.open("A", refs(0, 10_000));
@@ -85,10 +85,13 @@ test("a file that starts behind what was read raises the limit, up to the cap; t
   // With the limit at 2, the lookahead is 2000 past the low water (5000).
   assert.equal(order.canOpen(refs(7000)), true);
   assert.equal(order.canOpen(refs(7001)), false);
-  order.open("C", refs(100));
+  // C lies wholly behind what was read (a copy of older data): no growth.
+  order.open("C", refs(100, 200));
+  assert.equal(order.maxOpen, 2);
+  order.open("D", refs(100, 30_000));
   assert.equal(order.maxOpen, 4);
-  order.open("D", refs(50));
-  order.open("E", refs(10));
+  order.open("E", refs(50, 30_000));
+  order.open("F", refs(10, 30_000));
   assert.equal(order.maxOpen, 4, "capped");
   assert.equal(order.grown, 2);
   // A file that starts ahead of what was read never raises it; one within the slack neither.
@@ -96,16 +99,16 @@ test("a file that starts behind what was read raises the limit, up to the cap; t
   fixed.open("A", refs(10_000));
   assert.deepEqual(drain(fixed), ["A:0"]);
   fixed.close(fixed.open("B", refs(20_000)));
-  fixed.close(fixed.open("C", refs(10_000 - 4096)));
+  fixed.close(fixed.open("C", refs(10_000 - 4096, 30_000)));
   assert.equal(fixed.maxOpen, 1);
-  fixed.close(fixed.open("D", refs(10_000 - 4097)));
+  fixed.close(fixed.open("D", refs(10_000 - 4097, 30_000)));
   assert.equal(fixed.maxOpen, 2);
   // Nor one further back than the window: deduplicated data, not a file packed side by side.
   const windowed = new LogOrder<string>({ maxOpen: 1, maxOpenCap: 8, lookahead: 1 << 20, growWindow: 1000 });
   windowed.open("A", refs(10_000));
   assert.deepEqual(drain(windowed), ["A:0"]);
-  windowed.close(windowed.open("B", refs(8999)));
+  windowed.close(windowed.open("B", refs(8999, 30_000)));
   assert.equal(windowed.maxOpen, 1);
-  windowed.open("C", refs(9000));
+  windowed.open("C", refs(9000, 30_000));
   assert.equal(windowed.maxOpen, 2);
 });

@@ -112,13 +112,17 @@ export class LogOrder<F> {
 
   /**
    * Opens a file; its lane stays open until {@link close}. A file that starts more than
-   * `growSlack` (and at most `growWindow`) before the furthest chunk read so far raises the
-   * limit (up to `maxOpenCap`): that stretch of the log was read without it.
+   * `growSlack` (and at most `growWindow`) before the furthest chunk read so far, and goes on
+   * past it, raises the limit (up to `maxOpenCap`): it was packed side by side with the files
+   * being read, and that stretch of the log was read without it.
    */
   open(file: F, chunks: readonly ChunkRef[]): Lane<F> {
     if (chunks.length && this.limit < this.cap) {
       const behind = this.high < 0 ? 0 : this.high - chunks[0]!.offset;
-      if (behind > this.slack && behind <= (this.window * this.limit) / this.first) {
+      // Packed side by side with what is being read, the file also goes on past it; a copy of
+      // older data (deduplicated) lies wholly behind.
+      const goesOn = chunks[chunks.length - 1]!.offset > this.high;
+      if (goesOn && behind > this.slack && behind <= (this.window * this.limit) / this.first) {
         this.limit = Math.min(this.cap, this.limit * 2);
         this.grown++;
       }
