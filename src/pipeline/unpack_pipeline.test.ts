@@ -385,6 +385,19 @@ describe("unpack and verify read the log in order", () => {
   });
   after(() => tk.removeDir(dir));
 
+  /** Packs `src` onto four drives (64 KiB blocks) with `threads` workers; opens the set. */
+  async function packWith(src: string, name: string, threads: number) {
+    const drives = tk.flatDrives(join(dir, name), 4);
+    await pack({
+      ...tk.packOpts(src, drives, join(dir, `${name}.db`), { recipients: [key.recipient] }),
+      blockSize: 64 * 1024,
+      threads,
+    });
+    const paths = drives.map((d) => d.path);
+    const set = await openSet(paths, { unlock });
+    return { paths, set, dataBlocks: set.manifest!.stripes * set.layout.k };
+  }
+
   test("files packed side by side by two workers: unpack reads every block once; verify --identity, in the same order, checks every file", async () => {
     const src = join(dir, "src");
     mkdirSync(src);
@@ -393,15 +406,7 @@ describe("unpack and verify read the log in order", () => {
     for (const name of ["a.bin", "b.bin", "c.bin"])
       writeFileSync(join(src, name), tk.randomData(rand, 16 << 20));
     for (let i = 0; i < 40; i++) writeFileSync(join(src, `s${i}.bin`), tk.randomData(rand, 20_000));
-    const drives = tk.flatDrives(join(dir, "d"), 4);
-    await pack({
-      ...tk.packOpts(src, drives, join(dir, "c.db"), { recipients: [key.recipient] }),
-      blockSize: 64 * 1024,
-      threads: 2,
-    });
-    const paths = drives.map((d) => d.path);
-    const set = await openSet(paths, { unlock });
-    const dataBlocks = set.manifest!.stripes * set.layout.k;
+    const { paths, set, dataBlocks } = await packWith(src, "d", 2);
     // A stripe cache far smaller than a file: reading file by file would read the stretch where
     // a.bin and b.bin interleave twice.
     const cache = 1 << 20;
@@ -427,15 +432,7 @@ describe("unpack and verify read the log in order", () => {
     // Four workers chunk four files at once; unpack starts with one file open (the growth rule
     // itself is pinned in log_order.test.ts).
     for (let i = 0; i < 6; i++) writeFileSync(join(src, `v${i}.bin`), tk.randomData(rand, 10 << 20));
-    const drives = tk.flatDrives(join(dir, "d4"), 4);
-    await pack({
-      ...tk.packOpts(src, drives, join(dir, "c4.db"), { recipients: [key.recipient] }),
-      blockSize: 64 * 1024,
-      threads: 4,
-    });
-    const paths = drives.map((d) => d.path);
-    const set = await openSet(paths, { unlock });
-    const dataBlocks = set.manifest!.stripes * set.layout.k;
+    const { paths, set, dataBlocks } = await packWith(src, "d4", 4);
     const out = join(dir, "out4");
     const r = await unpack({ drives: paths, to: out, unlock, readCacheBytes: 1 << 20, openFiles: 1 });
     await tk.compareTrees(src, out);
