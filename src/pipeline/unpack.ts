@@ -111,7 +111,10 @@ export interface UnpackResult {
    * parity where blocks are missing) unless the set was deduplicated against data far away.
    */
   blocksRead: number;
-  /** Most files restored side by side (see {@link UnpackOptions.openFiles}). */
+  /**
+   * The limit on files restored side by side when the run ended: the first one, or more where
+   * the set called for it (see {@link UnpackOptions.openFiles}).
+   */
   openFiles: number;
   /** Files that could not be restored (too much damage), with why. */
   lost: { path: string; reason: string }[];
