@@ -55,6 +55,13 @@ function opts(src: string, name: string, extra: Parameters<typeof tk.packOpts>[3
   return o;
 }
 
+/** Unpacks the set packed by `opts(…, name)` and checks it restores `src` exactly. */
+async function unpackMatches(name: string, src: string): Promise<void> {
+  const drives = tk.flatDrives(join(dir, name), 4).map((d) => d.path);
+  await unpack({ drives, to: join(dir, `${name}-out`), unlock });
+  await tk.compareTrees(src, join(dir, `${name}-out`));
+}
+
 function segments(drive: string): string[] {
   const d = join(drive, DRIVE_DIR, BLOCKS_DIR);
   return readdirSync(d).map((n) => join(d, n));
@@ -143,9 +150,7 @@ describe("pack reads cold big files with O_DIRECT", () => {
     else t.skip("files cannot be made cold here: only dedup and the round trip are checked");
     assert.ok(r.stats.dedupChunks > 0);
     assert.equal(r.stats.dedupChunks * 2, r.stats.chunks);
-    const drives = tk.flatDrives(join(dir, "two"), 4).map((d) => d.path);
-    await unpack({ drives, to: join(dir, "two-out"), unlock });
-    await tk.compareTrees(two, join(dir, "two-out"));
+    await unpackMatches("two", two);
   });
 
   test("a file cached in part is read through the page cache up to where it is cold, then direct", async (t) => {
@@ -163,9 +168,7 @@ describe("pack reads cold big files with O_DIRECT", () => {
     if (cold)
       assert.equal(r.directReadBytes, 12 << 20, "the first 4 MiB from the page cache, the rest direct");
     else t.skip("files cannot be made cold here: only the round trip is checked");
-    const drives = tk.flatDrives(join(dir, "part"), 4).map((d) => d.path);
-    await unpack({ drives, to: join(dir, "part-out"), unlock });
-    await tk.compareTrees(part, join(dir, "part-out"));
+    await unpackMatches("part", part);
   });
 
   test("a big file changed while a worker reads it direct is read again and packed as it ended", async (t) => {
@@ -183,9 +186,7 @@ describe("pack reads cold big files with O_DIRECT", () => {
     assert.deepEqual(r.skipped, []);
     if (cold) assert.ok(r.directReadBytes >= 10 << 20, "the first read went direct");
     else t.skip("files cannot be made cold here: only the re-read is checked");
-    const drives = tk.flatDrives(join(dir, "chg"), 4).map((d) => d.path);
-    await unpack({ drives, to: join(dir, "chg-out"), unlock });
-    await tk.compareTrees(chg, join(dir, "chg-out"));
+    await unpackMatches("chg", chg);
     const back = readFileSync(join(dir, "chg-out", "cold.bin"));
     assert.equal(back.subarray(5 << 20, (5 << 20) + 9).toString(), "rewritten");
   });
@@ -194,9 +195,7 @@ describe("pack reads cold big files with O_DIRECT", () => {
     coldAll();
     const r = await pack(opts(src, "buffered", { direct: false }));
     assert.equal(r.directReadBytes, 0);
-    const drives = tk.flatDrives(join(dir, "buffered"), 4).map((d) => d.path);
-    await unpack({ drives, to: join(dir, "buffered-out"), unlock });
-    await tk.compareTrees(src, join(dir, "buffered-out"));
+    await unpackMatches("buffered", src);
   });
 });
 
