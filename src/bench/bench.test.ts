@@ -1,11 +1,22 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { native } from "../native/index.js";
+import { diskCeiling, measureDisk } from "./disk.js";
 import { dropPageCache, ratios, type Row } from "./measure.js";
 import { RATIO_PAIRS, STEP } from "./peers.js";
 
@@ -19,6 +30,7 @@ interface BenchJson {
   index: { catalogBytes: number; indexReplicaBytes: number; indexInLogBytes: number; catalogPct: number };
   small: { corpus: { files: number }; rows: Row[]; index: { catalogBytes: number } };
   flat: { sizes: { bytes: number }[]; steps: { step: string; rssMB: number[]; growthPct: number }[] };
+  disk: { writeMBps: number; readMBps: number; mixedMBps: number; bytes: number } | null;
 }
 
 // Smoke only: the bench runs end to end on a tiny corpus and reports every ferry step and every
@@ -77,6 +89,17 @@ test("npm run bench --smoke reports every ferry step, the sections and ratios", 
       assert.ok(j.skipped.some((s) => s.peer === "tar" && s.reason.length > 0));
     }
     assert.ok(!names.some((n) => n.startsWith("restic") || n.startsWith("borg")));
+    // Disk I/O per step (GNU time's %I/%O) and the disk probe, where both can run here.
+    if (existsSync("/usr/bin/time")) {
+      const pack = j.rows.find((x) => x.name === "ferry pack (fsync)")!;
+      // Durable pack writes every block to the drives: at least the corpus itself.
+      assert.ok((pack.writtenBytes ?? 0) >= j.corpus.bytes, `pack wrote ${pack.writtenBytes}`);
+      assert.ok(j.rows.every((x) => x.readBytes !== undefined && x.writtenBytes !== undefined));
+      if (j.disk) {
+        assert.ok(j.disk.writeMBps > 0 && j.disk.readMBps > 0 && j.disk.mixedMBps > 0);
+        assert.ok((pack.diskCeilingMBps ?? 0) > 0);
+      }
+    }
     // Catalog and index sizes after the main pack.
     assert.ok(j.index.catalogBytes > 0 && j.index.indexReplicaBytes > 0 && j.index.indexInLogBytes > 0);
     // Many small files: files/s of ferry's pack, and its index.
@@ -135,6 +158,37 @@ test("--cold: the page cache of every file under the scratch folder is dropped, 
     if (files.some((f) => cached(f) !== 1 << 20)) return;
     dropPageCache([dir], false);
     for (const f of files) assert.equal(cached(f), 0, f);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("disk ceiling: reads alone at the read speed, writes alone at the write speed, both at the mixed speed", () => {
+  const d = { writeMBps: 1000, readMBps: 2000, mixedMBps: 1500, bytes: 1 };
+  const GB = 1e9;
+  // Pack from the page cache: 4 GB written for 3 GB of source takes 4 s, so 750 MB/s at best.
+  assert.equal(diskCeiling(d, { read: 0, written: 4 * GB }, 3 * GB), 750);
+  // Verify: 4 GB read in 2 s.
+  assert.equal(diskCeiling(d, { read: 4 * GB, written: 0 }, 3 * GB), 1500);
+  // Unpack: 3 GB read and 3 GB written, 6 GB at 1500 MB/s.
+  assert.equal(diskCeiling(d, { read: 3 * GB, written: 3 * GB }, 3 * GB), 750);
+  // A few MB of metadata do not make a CPU-bound step disk-bound.
+  assert.equal(diskCeiling(d, { read: 1e6, written: 2e6 }, 3 * GB), null);
+  assert.equal(diskCeiling(d, { read: 0, written: 0 }, 3 * GB), null);
+});
+
+test("the disk probe writes, reads and mixes with O_DIRECT and leaves nothing behind", {
+  skip: !native,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ferry-bench-disk-"));
+  try {
+    const d = await measureDisk(dir, 16 << 20);
+    // Null only where the filesystem refuses O_DIRECT.
+    if (d) {
+      assert.equal(d.bytes, 16 << 20);
+      for (const v of [d.writeMBps, d.readMBps, d.mixedMBps]) assert.ok(Number.isFinite(v) && v > 0);
+    }
+    assert.deepEqual(readdirSync(dir), []);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -17,8 +17,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { formatBytes, parseBytes } from "../plan/units.js";
 import { makeCorpus, makeSmallFiles } from "./corpus.js";
+import { type DiskSpeed, diskCeiling, measureDisk } from "./disk.js";
 import {
   type MetaSize,
+  median,
   metaSize,
   type Ratio,
   Results,
@@ -151,6 +153,8 @@ interface SectionOut {
   rows: Row[];
   ratios: Ratio[];
   meta?: MetaSize;
+  /** The disk's speed, median over the runs (null: not measurable here). */
+  disk?: DiskSpeed | null;
 }
 
 async function mainSection(a: Args, ctx: Ctx, peers: Set<PeerName>): Promise<SectionOut> {
@@ -175,9 +179,20 @@ async function mainSection(a: Args, ctx: Ctx, peers: Set<PeerName>): Promise<Sec
     }
   }
 
+  const disks: DiskSpeed[] = [];
+  let noDisk = false;
   try {
     for (let run = 0; run < a.runs; run++) {
       log(`main: run ${run + 1}/${a.runs}`);
+      if (!noDisk) {
+        settle();
+        const d = await measureDisk(work, Math.min(2 ** 31, Math.max(64 << 20, a.size)));
+        if (d) disks.push(d);
+        else {
+          noDisk = true;
+          log("disk: no O_DIRECT under --dir (or no native kernel); disk ceilings are not measured");
+        }
+      }
       for (const fsync of [true, false]) {
         const dir = join(work, `drives-${run}-${fsync}`);
         const d = twelveDrives(dir);
@@ -249,7 +264,9 @@ async function mainSection(a: Args, ctx: Ctx, peers: Set<PeerName>): Promise<Sec
   }
   rmSync(src, { recursive: true, force: true });
   const rows = res.rows(corpus.bytes);
-  return { corpus, rows, ratios: ratios(rows, RATIO_PAIRS), ...(meta ? { meta } : {}) };
+  const disk = disks.length ? medianDisk(disks) : null;
+  if (disk) withCeilings(rows, disk, corpus.bytes);
+  return { corpus, rows, ratios: ratios(rows, RATIO_PAIRS), ...(meta ? { meta } : {}), disk };
 }
 
 /** Many small files: ferry's durable pack in files/s, next to the peers' pack-side steps. */
@@ -340,6 +357,41 @@ function flatSection(a: Args, ctx: Ctx): FlatOut {
 const pad = (s: string, n: number) => s.padEnd(n);
 const num = (x: number, d: number) => (Number.isFinite(x) ? x.toFixed(d) : "—");
 
+/** The median of each field over the runs' disk measurements. */
+function medianDisk(ds: DiskSpeed[]): DiskSpeed {
+  const med = (k: keyof DiskSpeed) => median(ds.map((d) => d[k]));
+  return {
+    writeMBps: med("writeMBps"),
+    readMBps: med("readMBps"),
+    mixedMBps: med("mixedMBps"),
+    bytes: ds[0]!.bytes,
+  };
+}
+
+/** Adds each row's disk ceiling (where GNU time counted its reads and writes). */
+function withCeilings(rows: Row[], disk: DiskSpeed, source: number): void {
+  for (const r of rows) {
+    if (r.readBytes === undefined) continue;
+    const c = diskCeiling(disk, { read: r.readBytes, written: r.writtenBytes ?? 0 }, source);
+    if (c !== null) r.diskCeilingMBps = c;
+  }
+}
+
+/** What each step moved on the disk, its disk ceiling, and how near it ran to it. */
+function diskTable(rows: Row[], disk: DiskSpeed, runs: number): string[] {
+  const w = Math.max(34, ...rows.map((r) => r.name.length + 1));
+  const gb = (n: number | undefined) => (n === undefined ? "" : num(n / 1e9, 2));
+  return [
+    `disk under the bench folder (O_DIRECT, 4 streams, ${formatBytes(disk.bytes)} a phase, median of ${runs}): write ${num(disk.writeMBps, 0)} MB/s, read ${num(disk.readMBps, 0)} MB/s, both at once ${num(disk.mixedMBps, 0)} MB/s read + written`,
+    "disk ceiling: MB/s of source data if moving the step's bytes at those speeds were all it did (none: it moved next to nothing, the CPU bounds it)",
+    `${pad("step", w)} ${"read GB".padStart(8)} ${"wrote GB".padStart(9)} ${"ceiling".padStart(8)} ${"MB/s".padStart(8)} ${"of ceiling".padStart(11)}`,
+    ...rows.map(
+      (r) =>
+        `${pad(r.name, w)} ${gb(r.readBytes).padStart(8)} ${gb(r.writtenBytes).padStart(9)} ${(r.diskCeilingMBps ? num(r.diskCeilingMBps, 0) : "none").padStart(8)} ${num(r.mbps, 0).padStart(8)} ${(r.diskCeilingMBps ? `${num((100 * r.mbps) / r.diskCeilingMBps, 0)}%` : "").padStart(11)}`,
+    ),
+  ];
+}
+
 function rowTable(rows: Row[], files: boolean): string[] {
   const w = Math.max(34, ...rows.map((r) => r.name.length + 1));
   return [
@@ -412,7 +464,13 @@ async function main(): Promise<void> {
     const text: string[] = [];
     if (a.sections.has("main")) {
       const m = await mainSection(a, ctx, det.ready);
-      Object.assign(out, { corpus: m.corpus, rows: m.rows, ratios: m.ratios, index: m.meta ?? null });
+      Object.assign(out, {
+        corpus: m.corpus,
+        rows: m.rows,
+        ratios: m.ratios,
+        index: m.meta ?? null,
+        disk: m.disk ?? null,
+      });
       text.push(
         `corpus ${formatBytes(m.corpus.bytes)} in ${m.corpus.files} files; medians of ${a.runs} run(s); MB/s of source data${a.cold ? "; page cache emptied before every step (--cold)" : ""}`,
         ...rowTable(m.rows, false),
@@ -420,6 +478,8 @@ async function main(): Promise<void> {
         "ratios (speed: ferry MB/s ÷ peer MB/s, > 1 means ferry is faster; CPU, RSS: ferry ÷ peer)",
         ...ratioTable(m.ratios),
       );
+      if (m.disk && m.rows.some((r) => r.readBytes !== undefined))
+        text.push("", ...diskTable(m.rows, m.disk, a.runs));
       if (m.meta) text.push("", ...metaLines(m.meta, "catalog and index after the main pack"));
     }
     if (a.sections.has("small")) {

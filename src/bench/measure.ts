@@ -22,6 +22,9 @@ export interface Sample {
   wall: number;
   cpu: number;
   rssMB: number;
+  /** Bytes the step read from and wrote to block devices (GNU time's %I and %O). */
+  read?: number;
+  written?: number;
 }
 
 /** A step's medians over its runs. */
@@ -34,6 +37,14 @@ export interface Row {
   wall: number;
   cpu: number;
   rssMB: number;
+  /** Bytes read from and written to the disk (medians; absent without GNU time). */
+  readBytes?: number;
+  writtenBytes?: number;
+  /**
+   * The step's disk ceiling: MB/s of source data if moving those bytes at the disk's measured
+   * speed were all it did (see disk.ts); absent where it moved next to nothing (CPU-bound).
+   */
+  diskCeilingMBps?: number;
   runs: number;
   /** The command as run (peers: exactly the shell line, passwords come from the environment). */
   command?: string;
@@ -59,7 +70,7 @@ export function timed(
   const env = { ...process.env, ...opts.env };
   const t0 = process.hrtime.bigint();
   const r = hasTime
-    ? spawnSync("/usr/bin/time", ["-f", "%e %U %S %M", cmd, ...argv], {
+    ? spawnSync("/usr/bin/time", ["-f", "%e %U %S %M %I %O", cmd, ...argv], {
         encoding: "utf8",
         env,
         cwd: opts.cwd,
@@ -70,7 +81,14 @@ export function timed(
     throw new Error(`${cmd} ${argv.join(" ")} failed (${r.status}): ${(r.stderr ?? "").slice(-800)}`);
   if (!hasTime) return { wall, cpu: Number.NaN, rssMB: Number.NaN };
   const last = r.stderr.trim().split("\n").pop()!.split(" ").map(Number);
-  return { wall, cpu: (last[1] ?? 0) + (last[2] ?? 0), rssMB: (last[3] ?? 0) / 1024 };
+  // %I and %O count 512-byte units, O_DIRECT included; reads served by the page cache are not in it.
+  return {
+    wall,
+    cpu: (last[1] ?? 0) + (last[2] ?? 0),
+    rssMB: (last[3] ?? 0) / 1024,
+    read: (last[4] ?? 0) * 512,
+    written: (last[5] ?? 0) * 512,
+  };
 }
 
 /** A shell line, timed (the pipeline's CPU is summed; its peak RSS is its largest process). */
@@ -159,7 +177,12 @@ export class Results {
     const sy = timedSync();
     this.add(
       `${name} + sync`,
-      { wall: s.wall + sy.wall, cpu: s.cpu + sy.cpu, rssMB: Math.max(s.rssMB, sy.rssMB) },
+      {
+        wall: s.wall + sy.wall,
+        cpu: s.cpu + sy.cpu,
+        rssMB: Math.max(s.rssMB, sy.rssMB),
+        ...(s.read !== undefined ? { read: s.read, written: s.written } : {}),
+      },
       `${command}; sync`,
     );
   }
@@ -179,6 +202,12 @@ export class Results {
         wall,
         cpu: median(ss.map((s) => s.cpu)),
         rssMB: median(ss.map((s) => s.rssMB)),
+        ...(ss.every((s) => s.read !== undefined)
+          ? {
+              readBytes: median(ss.map((s) => s.read!)),
+              writtenBytes: median(ss.map((s) => s.written ?? 0)),
+            }
+          : {}),
         runs: ss.length,
         ...(command ? { command } : {}),
       };
