@@ -240,6 +240,37 @@ describe("verify --full killed after its first state save", () => {
     // restart ignores saved state.
     const again = await verify({ drives: paths, full: true, statePath, restart: true });
     assert.equal(again.exitCode, 3);
+
+    // Resumed with a key: the keyed pass decrypts every chunk (it keeps no progress of its own),
+    // while the blocks the saved state had checked are not counted again.
+    const child2 = tk.startChild({
+      op: "verify",
+      opts: { drives: paths, full: true, statePath },
+      readDelayMs: 10,
+    });
+    await child2.waitLine("start 0");
+    const t1 = Date.now();
+    while (!existsSync(statePath) && Date.now() - t1 < 30_000) await tk.sleep(20);
+    child2.proc.kill("SIGKILL");
+    assert.equal((await child2.done).signal, "SIGKILL");
+    let resumedKeyed = -1;
+    const k = await verify({
+      drives: paths,
+      full: true,
+      statePath,
+      unlock,
+      onEvent: (e) => {
+        if (e.type === "start") resumedKeyed = e.resumedBlocks;
+      },
+    });
+    assert.ok(resumedKeyed > 0, "the keyed rerun resumes the scan");
+    assert.equal(k.exitCode, 3);
+    assert.deepEqual(k.decrypt?.failed, []);
+    assert.deepEqual(
+      k.drives.map((d) => [d.ok, d.damaged, d.missing]),
+      v.drives.map((d) => [d.ok, d.damaged, d.missing]),
+    );
+    assert.ok(!existsSync(statePath));
   });
 });
 

@@ -260,7 +260,16 @@ export interface StripeReaderOptions {
    * a BLAKE3 pass and a SUMS read per block this way.
    */
   lazyChecks?: boolean;
+  /**
+   * Told of every block read with every check (not of header-only reads): its drive, its block
+   * number on that drive, and null if it is good or why not. verify uses it to count the blocks
+   * its keyed pass read, instead of reading them a second time.
+   */
+  onBlock?: (drive: number, block: number, problem: string | null) => void;
 }
+
+/** Why a block that could not be read at all is bad (see {@link StripeReaderOptions.onBlock}). */
+export const BLOCK_MISSING = "block missing or unreadable";
 
 /** A stripe being read or in the cache. */
 interface StripeEntry {
@@ -308,6 +317,7 @@ export class StripeReader {
   /** Block reads asked of the drives (a block read twice counts twice). */
   blocksRead = 0;
   private readonly lazy: boolean;
+  private readonly onBlock: StripeReaderOptions["onBlock"];
   /** With lazyChecks: stripes a caller found bad, read with every check from now on. */
   private readonly mustCheck = new Set<number>();
 
@@ -325,6 +335,7 @@ export class StripeReader {
     this.cacheStripes = Math.max(2, Math.floor((opts.cacheBytes ?? 24 << 20) / size)) + this.aheadStripes;
     this.poolMax = (k + m) * 4;
     this.lazy = opts.lazyChecks === true;
+    this.onBlock = opts.onBlock;
   }
 
   /** Whether drive `d`'s SUMS file hashes to what the signed manifest records (computed once). */
@@ -381,7 +392,8 @@ export class StripeReader {
     ]);
     if (!rec) {
       if (into) this.recycle([into]);
-      this.bad.push({ drive: driveIdx, block: n, stripe, reason: "block missing or unreadable" });
+      this.bad.push({ drive: driveIdx, block: n, stripe, reason: BLOCK_MISSING });
+      if (full) this.onBlock?.(driveIdx, n, BLOCK_MISSING);
       return null;
     }
     const want = {
@@ -393,6 +405,7 @@ export class StripeReader {
       sum: sums?.length === 32 ? sums : undefined,
     };
     const why = full ? checkBlock(rec, want) : checkBlockHeader(rec, want);
+    if (full) this.onBlock?.(driveIdx, n, why);
     if (why) {
       if (records) this.recycle([rec]);
       this.bad.push({ drive: driveIdx, block: n, stripe, reason: why });

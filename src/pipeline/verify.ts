@@ -20,7 +20,13 @@ import {
 import { allocAligned } from "../native/index.js";
 import type { DriveReader } from "./drive_reader.js";
 import type { Unlock } from "./keys.js";
-import { type OpenedSet, openSet, StripeReader } from "./open_set.js";
+import {
+  BLOCK_MISSING,
+  type OpenedSet,
+  openSet,
+  StripeReader,
+  type StripeReaderOptions,
+} from "./open_set.js";
 import { BufferPool } from "./read_pool.js";
 import { readChunk, readIndex } from "./unpack.js";
 import { type Lane, LogOrder } from "./log_order.js";
@@ -134,15 +140,7 @@ export function defaultVerifyStatePath(setHex: string, env: NodeJS.ProcessEnv = 
  */
 export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   const set = await openSet(opts.drives, { unlock: opts.unlock });
-  // The reader serves only the keyed checks, after every block was hashed against SUMS: the chunks
-  // it reads are AEAD- and id-checked, so it checks block headers only and re-reads a range with
-  // every check (rebuilding bad blocks from parity) only where a chunk fails, as unpack does.
-  const reader = new StripeReader(set, { lazyChecks: true });
-  try {
-    return await run(set, reader, opts);
-  } finally {
-    await reader.close();
-  }
+  return run(set, opts);
 }
 
 function bitmapGet(b: Uint8Array, n: number): boolean {
@@ -152,7 +150,7 @@ function bitmapSet(b: Uint8Array, n: number): void {
   b[n >> 3]! |= 1 << (n & 7);
 }
 
-async function run(set: OpenedSet, reader: StripeReader, opts: VerifyOptions): Promise<VerifyReport> {
+async function run(set: OpenedSet, opts: VerifyOptions): Promise<VerifyReport> {
   const { layout } = set;
   const manifest = set.manifest!;
   const full = opts.full === true;
@@ -203,7 +201,23 @@ async function run(set: OpenedSet, reader: StripeReader, opts: VerifyOptions): P
     }
   }
 
-  if (full) await fullScan(set, reports, bitmaps, opts);
+  // With a key, --full reads the data blocks once: the keyed pass reads them with every block
+  // check (hash, SUMS) and reports each one to the scan, which then reads only the rest (parity,
+  // and data blocks no chunk lies in). Without a key, the scan reads every block.
+  let keyed: KeyedResult | null = null;
+  if (full) {
+    await fullScan(
+      set,
+      reports,
+      bitmaps,
+      opts,
+      set.keys
+        ? async (onBlock) => {
+            keyed = await withReader(set, { onBlock }, (r) => keyedChecks(set, r, [], true));
+          }
+        : null,
+    );
+  }
 
   // Stripe by stripe: how many shards are bad or absent.
   const G = layout.groups.length;
@@ -226,7 +240,12 @@ async function run(set: OpenedSet, reader: StripeReader, opts: VerifyOptions): P
   let lostFiles: string[] | null = null;
   let decrypt: VerifyReport["decrypt"] = null;
   if (set.keys && (unrecoverable.length > 0 || full)) {
-    const res = await keyedChecks(set, reader, unrecoverable, full);
+    // The reader serves only the keyed checks, after every block was hashed against SUMS: the
+    // chunks it reads are AEAD- and id-checked, so it checks block headers only and re-reads a
+    // range with every check (rebuilding bad blocks from parity) only where a chunk fails, as
+    // unpack does.
+    const res: KeyedResult =
+      keyed ?? (await withReader(set, { lazyChecks: true }, (r) => keyedChecks(set, r, unrecoverable, full)));
     lostFiles = unrecoverable.length ? res.lost : null;
     decrypt = full ? res.decrypt : null;
   }
@@ -293,7 +312,38 @@ async function markMissing(
   return missing;
 }
 
-async function fullScan(set: OpenedSet, reports: DriveReport[], bitmaps: Uint8Array[], opts: VerifyOptions) {
+type KeyedResult = { lost: string[]; decrypt: NonNullable<VerifyReport["decrypt"]> };
+
+/** Runs `use` with a StripeReader of `set`, closed afterwards whatever happens. */
+async function withReader<T>(
+  set: OpenedSet,
+  opts: StripeReaderOptions,
+  use: (r: StripeReader) => Promise<T>,
+): Promise<T> {
+  const reader = new StripeReader(set, opts);
+  try {
+    return await use(reader);
+  } finally {
+    await reader.close();
+  }
+}
+
+/** A pass that reads blocks with every check and reports each through `onBlock` (see fullScan). */
+type FirstPass = (onBlock: NonNullable<StripeReaderOptions["onBlock"]>) => Promise<void>;
+
+/**
+ * Reads and checks every block of every drive at hand, drives in parallel, each in block order,
+ * saving progress to resume from. With `first`, that pass runs first and every block it reports
+ * counts as checked; the scan then reads only the blocks it did not. A drive's progress is the
+ * number of blocks from its start all checked, so a resumed run skips them either way.
+ */
+async function fullScan(
+  set: OpenedSet,
+  reports: DriveReport[],
+  bitmaps: Uint8Array[],
+  opts: VerifyOptions,
+  first: FirstPass | null,
+) {
   const { layout } = set;
   const statePath = opts.statePath === null ? null : (opts.statePath ?? defaultVerifyStatePath(set.setHex));
   let state: StateFile = { set: set.setHex, drives: {} };
@@ -334,7 +384,13 @@ async function fullScan(set: OpenedSet, reports: DriveReport[], bitmaps: Uint8Ar
     resumedBlocks,
     blockSize: layout.blockSize,
   });
+  // Blocks checked on each drive: the resumed prefix, and with `first` whatever it read.
+  const done = first ? reports.map((r) => new Uint8Array(Math.ceil(r.blocks / 8))) : null;
+  const counts = live.map((l) => l.checked);
+  if (done)
+    for (const r of reports) for (let n = 0; n < live[r.index]!.checked; n++) bitmapSet(done[r.index]!, n);
   let lastSave = Date.now();
+  let saving: Promise<void> | null = null;
   const save = async () => {
     if (!statePath) return;
     for (const r of reports) {
@@ -356,13 +412,58 @@ async function fullScan(set: OpenedSet, reports: DriveReport[], bitmaps: Uint8Ar
   const progress = () =>
     opts.onEvent?.({
       type: "progress",
-      checked: live.reduce((a, l) => a + l.checked, 0),
+      checked: counts.reduce((a, c) => a + c, 0),
       total,
       drives: reports
         .filter((r) => r.present)
-        .map((r) => ({ path: r.path!, checked: live[r.index]!.checked, total: r.blocks })),
+        .map((r) => ({ path: r.path!, checked: counts[r.index]!, total: r.blocks })),
     });
   let lastProgress = 0;
+  /** Saves progress and reports it, each at most every so often. */
+  const tick = async () => {
+    const now = Date.now();
+    if (now - lastSave > 2000 && !saving) {
+      lastSave = now;
+      saving = save().finally(() => {
+        saving = null;
+      });
+      await saving;
+    }
+    if (now - lastProgress > 250) {
+      lastProgress = now;
+      progress();
+    }
+  };
+  /** Counts block `n` of drive `r`: good, or why not. */
+  const record = (r: DriveReport, n: number, problem: string | null) => {
+    counts[r.index]!++;
+    if (problem === null) r.ok++;
+    else {
+      if (problem === BLOCK_MISSING) r.missing++;
+      else {
+        r.damaged++;
+        if (r.problems.length < 20) r.problems.push(`block ${n}: ${problem}`);
+      }
+      bitmapSet(bitmaps[r.index]!, n);
+    }
+  };
+  if (first && done) {
+    let fault: unknown = null;
+    await first((drive, n, problem) => {
+      const r = reports[drive];
+      if (!r?.present || n >= r.blocks || bitmapGet(done[drive]!, n)) return;
+      bitmapSet(done[drive]!, n);
+      record(r, n, problem);
+      const l = live[drive]!;
+      while (l.checked < r.blocks && bitmapGet(done[drive]!, l.checked)) l.checked++;
+      // Saving is asynchronous: a failure to save fails the run once the pass is over.
+      void tick().catch((e) => {
+        fault ??= e;
+      });
+    });
+    if (saving) await saving;
+    if (fault) throw fault;
+  }
   await Promise.all(
     reports.map(async (r) => {
       const d = set.drives[r.index];
@@ -373,39 +474,33 @@ async function fullScan(set: OpenedSet, reports: DriveReport[], bitmaps: Uint8Ar
       const G = layout.groups.length;
       for (let n = live[r.index]!.checked; n < r.blocks; ) {
         const batch = Math.min(256, r.blocks - n);
-        const sums = await d.readSums(n, batch);
+        let sums: Buffer | null = null;
         for (let i = 0; i < batch; i++, n++) {
+          if (done && bitmapGet(done[r.index]!, n)) {
+            live[r.index]!.checked = n + 1;
+            continue;
+          }
+          sums ??= await d.readSums(n - i, batch);
           const rec = await d.readBlock(n, layout.blockSize, buf);
-          if (!rec) {
-            r.missing++;
-            bitmapSet(bitmaps[r.index]!, n);
-          } else {
+          if (!rec) record(r, n, BLOCK_MISSING);
+          else {
             const sum = sums.length >= (i + 1) * 32 ? sums.subarray(i * 32, i * 32 + 32) : undefined;
-            const why = checkBlock(rec, {
-              setId: set.setId,
-              stripe: n * G + slot.group,
-              shard: slot.shard,
-              group: slot.group,
-              blockSize: layout.blockSize,
-              sum,
-            });
-            if (why) {
-              r.damaged++;
-              bitmapSet(bitmaps[r.index]!, n);
-              if (r.problems.length < 20) r.problems.push(`block ${n}: ${why}`);
-            } else r.ok++;
+            record(
+              r,
+              n,
+              checkBlock(rec, {
+                setId: set.setId,
+                stripe: n * G + slot.group,
+                shard: slot.shard,
+                group: slot.group,
+                blockSize: layout.blockSize,
+                sum,
+              }),
+            );
           }
           live[r.index]!.checked = n + 1;
         }
-        const now = Date.now();
-        if (now - lastSave > 2000) {
-          lastSave = now;
-          await save();
-        }
-        if (now - lastProgress > 250) {
-          lastProgress = now;
-          progress();
-        }
+        await tick();
       }
     }),
   );
@@ -414,21 +509,28 @@ async function fullScan(set: OpenedSet, reports: DriveReport[], bitmaps: Uint8Ar
   void DRIVE_DIR;
 }
 
+/**
+ * Names the files that lie in `unrecoverable` stripes (lost), and with `full` reads every other
+ * file's chunks (AEAD, id and file hash). A file whose chunks turn out to lie in a stripe that
+ * cannot be rebuilt (E_UNRECOVERABLE: the one-pass --full, which learns of the damage as it
+ * reads) is lost too. Lost files are listed in index order.
+ */
 async function keyedChecks(
   set: OpenedSet,
   reader: StripeReader,
   unrecoverable: number[],
   full: boolean,
-): Promise<{ lost: string[]; decrypt: NonNullable<VerifyReport["decrypt"]> }> {
+): Promise<KeyedResult> {
   const size = stripeDataSize(set.layout);
   const badStripe = new Set(unrecoverable);
-  const lost: string[] = [];
+  const lostAt: { ord: number; path: string }[] = [];
+  let ord = 0;
   const decrypt = { files: 0, chunks: 0, failed: [] as { path: string; reason: string }[] };
   /** Plaintext buffers, reused from chunk to chunk. */
   const pool = new BufferPool(16 << 20, 16 << 20);
   // Files are read side by side, their chunks in log order (see log_order.ts), so a stretch of
   // the log where pack interleaved files is read once.
-  const order = new LogOrder<{ e: FileEntry; h: Blake3Hasher }>({
+  const order = new LogOrder<{ e: FileEntry; h: Blake3Hasher; ord: number }>({
     maxOpen: 16,
     maxOpenCap: 64,
     lookahead: 64 << 20,
@@ -439,7 +541,7 @@ async function keyedChecks(
     if (!FerryError.is(err)) throw err;
     decrypt.failed.push({ path: e.path.toString(), reason: err.message });
   };
-  const finish = (lane: Lane<{ e: FileEntry; h: Blake3Hasher }>) => {
+  const finish = (lane: Lane<{ e: FileEntry; h: Blake3Hasher; ord: number }>) => {
     order.close(lane);
     const { e, h } = lane.file;
     if (!h.digestBuffer().equals(e.hash))
@@ -455,7 +557,10 @@ async function keyedChecks(
       decrypt.chunks++;
     } catch (err) {
       order.close(lane);
-      fail(e, err);
+      if (FerryError.is(err, "E_UNRECOVERABLE")) {
+        decrypt.files--;
+        lostAt.push({ ord: lane.file.ord, path: e.path.toString() });
+      } else fail(e, err);
       return;
     }
     if (++lane.next === lane.chunks.length) finish(lane);
@@ -469,21 +574,26 @@ async function keyedChecks(
         }
         return false;
       });
+      const at = ord++;
       if (hitsBad) {
-        lost.push(e.path.toString());
+        lostAt.push({ ord: at, path: e.path.toString() });
         continue;
       }
       if (!full) continue;
       decrypt.files++;
       while (order.size && !order.canOpen(e.chunks)) await step();
-      const lane = order.open({ e, h: new Blake3Hasher() }, e.chunks);
+      const lane = order.open({ e, h: new Blake3Hasher(), ord: at }, e.chunks);
       if (e.chunks.length === 0) finish(lane);
     }
     while (order.size) await step();
   } catch (err) {
     if (!FerryError.is(err, "E_UNRECOVERABLE")) throw err;
-    lost.push("(the index itself is unrecoverable: every file is at risk)");
+    lostAt.push({
+      ord: Number.MAX_SAFE_INTEGER,
+      path: "(the index itself is unrecoverable: every file is at risk)",
+    });
   }
+  const lost = lostAt.sort((a, b) => a.ord - b.ord).map((x) => x.path);
   return { lost, decrypt };
 }
 
