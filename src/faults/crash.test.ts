@@ -148,17 +148,7 @@ describe("fault class 4: crash torture", () => {
     assert.equal(reference.exitCode, 3);
     for (let i = 0; i < runs; i++) {
       const statePath = join(dir, "state", `verify-${i}.json`);
-      const child = tk.startChild({
-        op: "verify",
-        opts: { drives: paths, full: true, statePath },
-        readDelayMs: 10,
-      });
-      await child.waitLine("start 0");
-      const t0 = Date.now();
-      while (!existsSync(statePath) && Date.now() - t0 < 30_000) await tk.sleep(20);
-      await tk.sleep(fk.pick(rand, 300));
-      child.proc.kill("SIGKILL");
-      const res = await child.done;
+      const res = await tk.verifyKilledAfterSave(paths, statePath, () => tk.sleep(fk.pick(rand, 300)));
       if (res.stdout.includes("done ")) continue;
       t.cases++;
       let resumed = 0;

@@ -182,16 +182,7 @@ describe("verify --full killed after its first state save", () => {
     await tk.flipPayloadByte(paths[1]!, late, B, 10);
 
     const statePath = join(dir, "state", "verify.json");
-    const child = tk.startChild({
-      op: "verify",
-      opts: { drives: paths, full: true, statePath },
-      readDelayMs: 10,
-    });
-    await child.waitLine("start 0");
-    const t0 = Date.now();
-    while (!existsSync(statePath) && Date.now() - t0 < 30_000) await tk.sleep(20);
-    child.proc.kill("SIGKILL");
-    const res = await child.done;
+    const res = await tk.verifyKilledAfterSave(paths, statePath);
     assert.equal(res.signal, "SIGKILL", `${res.stdout}\n${res.stderr}`);
     const saved = JSON.parse(readFileSync(statePath, "utf8")) as {
       drives: Record<string, { checked: number }>;
@@ -243,16 +234,7 @@ describe("verify --full killed after its first state save", () => {
 
     // Resumed with a key: the keyed pass decrypts every chunk (it keeps no progress of its own),
     // while the blocks the saved state had checked are not counted again.
-    const child2 = tk.startChild({
-      op: "verify",
-      opts: { drives: paths, full: true, statePath },
-      readDelayMs: 10,
-    });
-    await child2.waitLine("start 0");
-    const t1 = Date.now();
-    while (!existsSync(statePath) && Date.now() - t1 < 30_000) await tk.sleep(20);
-    child2.proc.kill("SIGKILL");
-    assert.equal((await child2.done).signal, "SIGKILL");
+    assert.equal((await tk.verifyKilledAfterSave(paths, statePath)).signal, "SIGKILL");
     let resumedKeyed = -1;
     const k = await verify({
       drives: paths,

@@ -8,6 +8,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import {
   type BigIntStats,
   closeSync,
+  existsSync,
   fdatasyncSync,
   constants as fsc,
   lstatSync,
@@ -694,6 +695,25 @@ export function startChild(job: Record<string, unknown>, env: NodeJS.ProcessEnv 
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Starts a keyless `verify --full` of `drives` in a child (reads slowed down), waits until it has
+ * saved its progress to `statePath` and `before` (if any) has run, kills it with SIGKILL, and
+ * returns how it ended.
+ */
+export async function verifyKilledAfterSave(
+  drives: string[],
+  statePath: string,
+  before?: () => Promise<void>,
+) {
+  const child = startChild({ op: "verify", opts: { drives, full: true, statePath }, readDelayMs: 10 });
+  await child.waitLine("start 0");
+  const t0 = Date.now();
+  while (!existsSync(statePath) && Date.now() - t0 < 30_000) await sleep(20);
+  await before?.();
+  child.proc.kill("SIGKILL");
+  return child.done;
+}
 
 // ---------------------------------------------------------------------------------------
 // Misc
