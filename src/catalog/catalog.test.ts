@@ -3,6 +3,14 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import Database from "better-sqlite3";
 import { FerryError } from "../errors.js";
+import {
+  ENTRY_DIR,
+  ENTRY_FILE,
+  ENTRY_SYMLINK,
+  encodeEntry,
+  encodeStoredEntry,
+  storedEntryLength,
+} from "../format/index.js";
 import { keygen } from "../pipeline/keygen.js";
 import { pack } from "../pipeline/pack.js";
 import { compareTrees, flatDrives, makeDataset, packOpts, removeDir, tempDir } from "../pipeline/testkit.js";
@@ -337,4 +345,80 @@ test("an unfinished set in a schema-1 catalog resumes after the migration, byte-
   const out = join(dir, "out");
   await unpack({ drives: drives.map((d) => d.path), to: out, unlock: { identities: [key.identity] } });
   await compareTrees(src, out);
+});
+
+// The index is written from storedEntryPages through encodeStoredEntry (no object per entry):
+// the bytes must be exactly encodeEntry's for every kind of entry and every field's extremes.
+test("stored entries encode to the same index bytes as encodeEntry", () => {
+  const c = Catalog.open(join(dir, "stored", "cat.db"));
+  try {
+    const set = c.createSet("cc".repeat(16), "/src", "{}", "{}", "{}");
+    const refs = Buffer.alloc(REF_SIZE * 3);
+    writeRef(refs, 0, id32(1), { offset: 5, stored: 40, plain: 10, flags: 0 });
+    writeRef(refs, REF_SIZE, id32(2), { offset: 2 ** 44 + 3, stored: 1 << 20, plain: 4 << 20, flags: 1 });
+    writeRef(refs, REF_SIZE * 2, id32(3), { offset: 2 ** 52, stored: 38, plain: 1, flags: 0 });
+    const base = { uid: 0, gid: 0, hash: null, target: null, refs: null, size: 0 };
+    const rows = [
+      { ...base, path: Buffer.from("a"), type: ENTRY_DIR, mode: 0o40755, mtimeNs: MTIME },
+      {
+        ...base,
+        path: Buffer.from("a/big"),
+        type: ENTRY_FILE,
+        mode: 0o100600,
+        uid: 0xffff_fffe,
+        gid: 4_000_000_000,
+        mtimeNs: -5_000_000_001n,
+        size: 2 ** 40 + 7,
+        hash: id32(9),
+        refs,
+      },
+      { ...base, path: Buffer.from("a/empty"), type: ENTRY_FILE, mode: 0o100644, mtimeNs: 0n, hash: id32(8) },
+      {
+        ...base,
+        path: Buffer.from("a/l\xffnk", "latin1"),
+        type: ENTRY_SYMLINK,
+        mode: 0o120777,
+        mtimeNs: -1n,
+        target: Buffer.from("../x"),
+      },
+      {
+        ...base,
+        path: Buffer.from("b"),
+        type: ENTRY_FILE,
+        mode: 0o100644,
+        mtimeNs: 2n ** 62n,
+        size: 1,
+        hash: id32(7),
+        refs: refs.subarray(0, REF_SIZE),
+      },
+    ];
+    c.commit(set, { stripes: 0, logLength: 0 }, [], rows);
+    const encoded = [...c.storedEntryPages(set)].flat().map((e) => {
+      const out = Buffer.alloc(storedEntryLength(e) + 3, 0xee);
+      const end = encodeStoredEntry(out, 2, e);
+      assert.equal(end, out.length - 1, "writes exactly storedEntryLength bytes");
+      return out.subarray(2, end);
+    });
+    const expected = [...c.entries(set)].map((r) => {
+      const meta = { path: r.path, mode: r.mode, uid: r.uid, gid: r.gid, mtimeNs: r.mtimeNs };
+      if (r.type === ENTRY_DIR) return encodeEntry({ type: ENTRY_DIR, ...meta });
+      if (r.type === ENTRY_SYMLINK) return encodeEntry({ type: ENTRY_SYMLINK, ...meta, target: r.target! });
+      const chunks = [];
+      for (let o = 0; o < (r.refs?.length ?? 0); o += REF_SIZE) {
+        const x = readRef(r.refs!, o);
+        chunks.push({
+          id: x.id,
+          offset: x.offset,
+          storedLength: x.stored,
+          plainLength: x.plain,
+          flags: x.flags,
+        });
+      }
+      return encodeEntry({ type: ENTRY_FILE, ...meta, size: r.size, hash: r.hash!, chunks });
+    });
+    assert.equal(encoded.length, rows.length);
+    assert.deepEqual(encoded, expected);
+  } finally {
+    c.close();
+  }
 });

@@ -4,7 +4,7 @@ import { type FileHandle, readlink, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { Blake3Hasher } from "@napi-rs/blake-hash";
-import { Catalog, type ChunkRow, type EntryRow, REF_SIZE, readRef, writeRef } from "../catalog/catalog.js";
+import { Catalog, type ChunkRow, type EntryRow, REF_SIZE, writeRef } from "../catalog/catalog.js";
 import { Chunker, chunkId, maybeCompressView } from "../chunk/index.js";
 import { generateSigningKey, seal, sign } from "../crypto/index.js";
 import { FerryError } from "../errors.js";
@@ -17,12 +17,10 @@ import {
   ENTRY_FILE,
   ENTRY_SYMLINK,
   encodeEnd,
-  encodeEntry,
   encodeEnvelope,
+  encodeStoredEntry,
   FLAG_ZSTD,
   INDEX_PIECE_SIZE,
-  MAX_CHUNKS_PER_FILE,
-  type IndexEntry,
   indexAad,
   indexHeader,
   KEYS_DIR,
@@ -31,18 +29,22 @@ import {
   LABEL_FILE,
   type LabelBody,
   MANIFEST_FILE,
+  MAX_CHUNKS_PER_FILE,
   type ManifestBody,
   type PackStats,
   type SetLayout,
   SUMS_FILE,
+  storedEntryLength,
 } from "../format/index.js";
+import { directWrites, tuneAllocator } from "../native/index.js";
+import { isS3Url, type S3Settings } from "../sinks/s3_url.js";
+import type { S3Source } from "../sources/s3.js";
+import { ChunkFilter } from "./chunk_filter.js";
 import { DriveReader } from "./drive_reader.js";
 import { DriveWriter } from "./drive_writer.js";
 import { bundleFromJson, bundleToJson, deriveSetKeys, newBundle, type SetKeys, wrapBundle } from "./keys.js";
 import { buildLayout, DEFAULT_BLOCK_SIZE, type DriveSpec } from "./layout.js";
-import { directWrites, tuneAllocator } from "../native/index.js";
 import { defaultPackThreads, PackPool, type PackWorkerEvent } from "./pack_pool.js";
-import { ChunkFilter } from "./chunk_filter.js";
 import {
   CHANGED_REASON,
   NOT_REGULAR_REASON,
@@ -52,8 +54,6 @@ import {
 } from "./source_file.js";
 import { StripeWriter } from "./stripe_writer.js";
 import { youngGenerationTuned } from "./tune.js";
-import { isS3Url, type S3Settings } from "../sinks/s3_url.js";
-import type { S3Source } from "../sources/s3.js";
 import { type WalkItem, walk } from "./walk.js";
 
 /** Version string written into labels. */
@@ -95,6 +95,12 @@ export interface PackOptions {
   direct?: boolean;
   /** Log bytes between durable checkpoints (default 256 MiB). */
   checkpointBytes?: number;
+  /**
+   * Entries (files, folders, links) recorded between durable checkpoints, whatever their bytes
+   * (default 32,768): what waits for a checkpoint is held in memory, about 1 KB an entry, so many
+   * tiny files must not wait for 256 MiB of log.
+   */
+  checkpointEntries?: number;
   /** Progress and warnings. */
   onEvent?: (e: PackEvent) => void;
   /** Walk the source once first to learn its size (for progress ETA and a capacity check). */
@@ -255,6 +261,8 @@ class Packer {
   private hasEntries = false;
   private pendingEntries: PendingEntry[] = [];
   private lastCheckpointLog = 0;
+  /** Entries added since the last checkpoint began (see PackOptions.checkpointEntries). */
+  private entriesSinceCheckpoint = 0;
   private readonly stats: PackStats = {
     files: 0,
     dirs: 0,
@@ -274,6 +282,7 @@ class Packer {
   private readonly direct: boolean;
   private readonly chunker: Chunker;
   private readonly checkpointBytes: number;
+  private readonly checkpointEntries: number;
 
   constructor(
     private readonly opts: PackOptions,
@@ -286,6 +295,7 @@ class Packer {
     this.direct = (opts.direct ?? true) && directWrites();
     this.chunker = new Chunker(opts.chunk);
     this.checkpointBytes = opts.checkpointBytes ?? 256 << 20;
+    this.checkpointEntries = opts.checkpointEntries ?? 32_768;
   }
 
   private emit(e: PackEvent): void {
@@ -763,6 +773,7 @@ class Packer {
     refs: Buffer[],
     end: number,
   ): void {
+    this.entriesSinceCheckpoint++;
     this.pendingEntries.push({
       row: {
         path: rel,
@@ -936,7 +947,13 @@ class Packer {
     const c: PendingChunk = { id, offset, stored: sealed.length, plain, flags };
     this.pendingChunks.set(id.toString("hex"), c);
     this.stored.add(id);
-    if (this.log.durableLength - this.lastCheckpointLog >= this.checkpointBytes) await this.checkpoint(true);
+    const durableNew = this.log.durableLength - this.lastCheckpointLog;
+    if (
+      durableNew >= this.checkpointBytes ||
+      (durableNew > 0 && this.entriesSinceCheckpoint >= this.checkpointEntries)
+    ) {
+      await this.checkpoint(true);
+    }
     return c;
   }
 
@@ -957,6 +974,7 @@ class Packer {
     const durable = this.log.durableLength;
     const stripes = this.log.stripes;
     this.lastCheckpointLog = durable;
+    this.entriesSinceCheckpoint = 0;
     const p = this.commitDurable(durable, stripes);
     if (!background) return p;
     p.catch(() => undefined); // observed by the next checkpoint
@@ -1034,19 +1052,21 @@ class Packer {
     };
     await put(indexHeader());
     let entries = 0;
-    const rows: EntryRow[] = [];
-    const drain = async () => {
-      for (const r of rows) {
-        await put(encodeEntry(this.toEntry(r)));
+    // Each entry is encoded straight from the catalog's fields into a scratch buffer (see
+    // encodeStoredEntry): for many small files, objects per entry made this tail of the pack as
+    // slow as a tenth of its data.
+    let scratch = Buffer.allocUnsafe(64 << 10);
+    for (const page of this.catalog.storedEntryPages(this.setNo)) {
+      for (const e of page) {
+        const len = storedEntryLength(e);
+        if (len > scratch.length) scratch = Buffer.allocUnsafe(len);
+        if (len <= INDEX_PIECE_SIZE - fill) {
+          fill = encodeStoredEntry(buf, fill, e);
+          if (fill === INDEX_PIECE_SIZE) await flushPiece();
+        } else await put(scratch.subarray(0, encodeStoredEntry(scratch, 0, e)));
         entries++;
       }
-      rows.length = 0;
-    };
-    for (const r of this.catalog.entries(this.setNo)) {
-      rows.push(r);
-      if (rows.length >= 256) await drain();
     }
-    await drain();
     await put(encodeEnd(entries));
     await flushPiece();
     await Promise.all(replicas.map((w) => w.endIndexReplica()));
@@ -1056,25 +1076,6 @@ class Packer {
       replicas: replicas.map((w) => w.slot.index),
       replicaHash: replicaHash.digestBuffer().toString("hex"),
     };
-  }
-
-  private toEntry(r: EntryRow): IndexEntry {
-    const base = { path: r.path, mode: r.mode, uid: r.uid, gid: r.gid, mtimeNs: r.mtimeNs };
-    if (r.type === ENTRY_DIR) return { type: ENTRY_DIR, ...base };
-    if (r.type === ENTRY_SYMLINK) return { type: ENTRY_SYMLINK, ...base, target: r.target! };
-    const refs = r.refs ?? Buffer.alloc(0);
-    const chunks = [];
-    for (let o = 0; o < refs.length; o += REF_SIZE) {
-      const c = readRef(refs, o);
-      chunks.push({
-        id: c.id,
-        offset: c.offset,
-        storedLength: c.stored,
-        plainLength: c.plain,
-        flags: c.flags,
-      });
-    }
-    return { type: ENTRY_FILE, ...base, size: r.size, hash: r.hash!, chunks };
   }
 
   private async finish(index: IndexInfo): Promise<void> {
