@@ -29,16 +29,17 @@ import {
   IndexParser,
   indexAad,
 } from "../format/index.js";
+import { directWrites, native } from "../native/index.js";
 import type { S3RetryEvent } from "../sinks/s3.js";
 import { isS3Url, type S3Settings } from "../sinks/s3_url.js";
 import type { WorkerSpec } from "../sinks/worker.js";
-import { directWrites, native } from "../native/index.js";
 import { globMatcher } from "./glob.js";
-import { type Lane, LogOrder } from "./log_order.js";
 import type { Unlock } from "./keys.js";
+import { type Lane, LogOrder } from "./log_order.js";
 import { type OpenedSet, openSet, StripeReader, type StripeReaderOptions } from "./open_set.js";
 import { readAgain, readChunk } from "./read_chunk.js";
 import { BufferPool } from "./read_pool.js";
+import { SMALL_WRITE_MAX, SmallFileWriter } from "./small_writer.js";
 import { AlignedPool, Stager } from "./stager.js";
 
 export { readChunk } from "./read_chunk.js";
@@ -263,6 +264,13 @@ async function writevAll(fh: FileHandle, bufs: Buffer[], pos: number): Promise<v
 }
 /** Files whose last writes, metadata and rename may still run while the next files are read. */
 const MAX_FINISHING = 32;
+/** Small files (see small_writer.ts) handed over and not yet in place (at most 32 MiB of them). */
+const MAX_FINISHING_SMALL = 128;
+
+/** Whether a file's content goes to the small-file writer (see small_writer.ts). */
+function isSmall(e: FileEntry): boolean {
+  return e.size <= SMALL_WRITE_MAX && e.size < DIRECT_MIN;
+}
 /**
  * Pass-1 entries whose path checks, parent folders and temp file are done ahead of their
  * content: creating a file costs a quarter to one millisecond on a busy disk, which would
@@ -285,8 +293,14 @@ interface Restoring {
   p: Buffer;
   /** Its ordinal in the index. */
   ord: number;
-  tf: TempFile;
-  writer: FileWriter;
+  /** Its temp file and writer; null for a small file (see {@link Restoring.mem}). */
+  tf: TempFile | null;
+  writer: FileWriter | null;
+  /**
+   * A small file's plaintext so far (pool buffers), handed whole to the small-file writer once
+   * checked (see small_writer.ts); null for the others.
+   */
+  mem: Buffer[] | null;
   /** With O_DIRECT: where its plaintext is staged. */
   stager: Stager | null;
   hasher: Blake3Hasher;
@@ -454,6 +468,8 @@ class Unpacker {
   private readonly match: ((p: string) => boolean) | null;
   private lastProgress = 0;
   private readonly isRoot = process.getuid?.() === 0;
+  /** Writes small files on a thread of its own (see small_writer.ts). */
+  private readonly small = new SmallFileWriter(this.isRoot);
   /** Writes in flight, and the bytes they hold. */
   private readonly writing = new Set<Promise<void>>();
   /** Callers waiting in {@link throttle} for bytes to be written. */
@@ -540,8 +556,25 @@ class Unpacker {
       drivesPresent: present,
       drivesTotal: this.set.layout.drives.length,
     });
-    // Pass 1: folders and files. Pass 2: symlinks (after every file, so no file is ever
-    // written through a link). Pass 3: folder modes and times (after their contents).
+    try {
+      await this.passes();
+    } finally {
+      await this.small.close();
+    }
+    await rm(this.journalPath, { force: true });
+    this.result.repairedStripes = this.reader.repairedStripes;
+    this.result.badBlocks = this.reader.bad.length;
+    this.result.blocksRead = this.reader.blocksRead;
+    this.result.openFiles = this.order.maxOpen;
+    this.progress(true);
+    return this.result;
+  }
+
+  /**
+   * Pass 1: folders and files. Pass 2: symlinks (after every file, so no file is ever written
+   * through a link). Pass 3: folder modes and times (after their contents).
+   */
+  private async passes(): Promise<void> {
     for (let pass = this.journal.pass; pass <= 3; pass++) {
       let ordinal = 0;
       try {
@@ -564,13 +597,6 @@ class Unpacker {
       }
       await this.saveJournal(pass + 1, 0, true);
     }
-    await rm(this.journalPath, { force: true });
-    this.result.repairedStripes = this.reader.repairedStripes;
-    this.result.badBlocks = this.reader.bad.length;
-    this.result.blocksRead = this.reader.blocksRead;
-    this.result.openFiles = this.order.maxOpen;
-    this.progress(true);
-    return this.result;
   }
 
   private async loadJournal(): Promise<void> {
@@ -689,7 +715,8 @@ class Unpacker {
       }
       return p;
     });
-    const file = e.type === ENTRY_FILE && !skip ? path.then((p) => this.openTemp(p, ord, e.size)) : null;
+    const file =
+      e.type === ENTRY_FILE && !skip && !isSmall(e) ? path.then((p) => this.openTemp(p, ord, e.size)) : null;
     // Failures surface at the entry's turn (or never, when an earlier one stops the run).
     path.catch(() => undefined);
     file?.catch(() => undefined);
@@ -729,9 +756,9 @@ class Unpacker {
         return;
       }
     }
-    let tf: TempFile;
+    let tf: TempFile | null = null;
     try {
-      tf = await (a.file ?? this.openTemp(p, ord, e.size));
+      if (!isSmall(e)) tf = await (a.file ?? this.openTemp(p, ord, e.size));
     } catch (err) {
       throw targetError(err, `write ${JSON.stringify(e.path.toString())} into the target`);
     }
@@ -766,12 +793,16 @@ class Unpacker {
    * behind, and the resumed run, which always redoes that entry, reuses and renames it.
    * Entries finishing at the same time in one folder get different names.
    */
-  private async openTemp(p: Buffer, ordinal: number, size: number): Promise<TempFile> {
+  private tempName(p: Buffer, ordinal: number): Buffer {
     const slash = p.lastIndexOf(SLASH);
-    const tmp = Buffer.concat([
+    return Buffer.concat([
       p.subarray(0, slash + 1),
       Buffer.from(`.ferry-tmp-${this.set.setHex.slice(0, 16)}-${ordinal}`),
     ]);
+  }
+
+  private async openTemp(p: Buffer, ordinal: number, size: number): Promise<TempFile> {
+    const tmp = this.tempName(p, ordinal);
     // Always a new file of our own: O_EXCL never follows a symlink or reuses a hard link, and a
     // leftover (or a planted link of the same name) is removed first. Trying first saves a
     // file-system call per file in the common case, where there is none.
@@ -849,21 +880,26 @@ class Unpacker {
    * Opens a file for restoring: its chunks are then read by {@link step}, in log order with the
    * other open files' chunks, and its writes overlap the reading of the next chunks.
    */
-  private openFile(e: FileEntry, p: Buffer, tf: TempFile, ord: number): Lane<Restoring> {
-    const writer = this.fileWriter(tf.fh, tf.direct);
+  private openFile(e: FileEntry, p: Buffer, tf: TempFile | null, ord: number): Lane<Restoring> {
+    const writer = tf ? this.fileWriter(tf.fh, tf.direct) : null;
     // With O_DIRECT, plaintext is decrypted into aligned staging buffers that go out whole.
-    const stager = tf.direct
-      ? new Stager(
-          this.stages,
-          (b, at) => {
-            this.writeBytes += b.length;
-            writer.push(b, at);
-          },
-          e.size,
-          this.stageCap(),
-        )
-      : null;
-    return this.order.open({ e, p, ord, tf, writer, stager, hasher: new Blake3Hasher(), pos: 0 }, e.chunks);
+    const stager =
+      tf && writer && tf.direct
+        ? new Stager(
+            this.stages,
+            (b, at) => {
+              this.writeBytes += b.length;
+              writer.push(b, at);
+            },
+            e.size,
+            this.stageCap(),
+          )
+        : null;
+    const mem = tf ? null : [];
+    return this.order.open(
+      { e, p, ord, tf, writer, stager, mem, hasher: new Blake3Hasher(), pos: 0 },
+      e.chunks,
+    );
   }
 
   /** The largest staging buffer an open file may take for the rest of its content (STAGE_BUDGET). */
@@ -875,10 +911,14 @@ class Unpacker {
 
   /** Gives up an open file: its staged bytes, writes and temp file. */
   private async abandon(f: Restoring): Promise<void> {
+    if (f.mem) {
+      for (const b of f.mem.splice(0)) this.pool.give(b);
+      return;
+    }
     f.stager?.discard();
-    await f.writer.settle();
-    await f.tf.fh.close();
-    await rm(f.tf.tmp, { force: true });
+    await f.writer?.settle();
+    await f.tf?.fh.close();
+    if (f.tf) await rm(f.tf.tmp, { force: true });
   }
 
   /**
@@ -907,9 +947,10 @@ class Unpacker {
       }
       lane.next++;
       f.hasher.update(plain);
-      if (!f.stager) {
+      if (f.mem) f.mem.push(plain);
+      else if (!f.stager) {
         this.writeBytes += plain.length;
-        f.writer.push(plain, f.pos);
+        f.writer!.push(plain, f.pos);
       } else if (into && plain.buffer === into.buffer && plain.byteOffset === into.byteOffset) {
         f.stager.commit(plain.length);
       } else {
@@ -920,7 +961,7 @@ class Unpacker {
       this.result.bytes += plain.length;
       this.progress(false);
       await this.throttle();
-      if (f.writer.error) throw f.writer.error;
+      if (f.writer?.error) throw f.writer.error;
     } catch (err) {
       this.order.close(lane);
       await this.abandon(f).catch(() => undefined);
@@ -950,7 +991,9 @@ class Unpacker {
       throw err;
     }
     const key = p.toString("latin1");
-    const task = this.finishFile(e, p, tf.tmp, tf.fh, writer, tail, stager?.length ?? 0).then(
+    const work =
+      tf && writer ? this.finishFile(e, p, tf.tmp, tf.fh, writer, tail, stager?.length ?? 0) : null;
+    const task = (work ?? this.finishSmall(lane.file)).then(
       () => undefined,
       (err) => {
         this.failure ??= targetError(err, `write ${JSON.stringify(e.path.toString())} into the target`);
@@ -964,7 +1007,55 @@ class Unpacker {
     });
     this.finishing.set(ord, tracked);
     this.finishingPaths.set(key, (this.finishingPaths.get(key) ?? 0) + 1);
-    while (this.finishing.size >= MAX_FINISHING) await Promise.race(this.finishing.values());
+    // Small files count apart: their cost is a copy, and a batch of them costs one thread wake-up.
+    while (
+      this.finishing.size - this.small.inflight >= MAX_FINISHING ||
+      this.small.inflight >= MAX_FINISHING_SMALL
+    ) {
+      await Promise.race(this.finishing.values());
+    }
+  }
+
+  /**
+   * A small file whose content is checked: handed to the small-file writer (which creates,
+   * writes, stamps and renames it on its own thread), its plaintext buffers back to the pool.
+   * Renames there run in the order files are handed over; paths in an index are unique and
+   * strictly increasing, so no rename here can overtake one of the same path.
+   */
+  private async finishSmall(f: Restoring): Promise<void> {
+    const { e, p, ord } = f;
+    const mem = f.mem!;
+    f.mem = null;
+    let done: Promise<void>;
+    try {
+      done = this.small.write({
+        tmp: this.tempName(p, ord),
+        path: p,
+        data: mem,
+        mode: e.mode & 0o7777,
+        uid: e.uid,
+        gid: e.gid,
+        mtime: Number(e.mtimeNs) / 1e9,
+      });
+    } finally {
+      for (const b of mem) this.pool.give(b);
+    }
+    try {
+      await done;
+    } catch (err) {
+      const x = err as NodeJS.ErrnoException & { step?: string };
+      if (x.step === "rename" && x.code === "EISDIR") {
+        throw new FerryError(
+          "E_UNSAFE_PATH",
+          `file ${JSON.stringify(e.path.toString())} would replace a folder`,
+          {
+            hint: "The set's index lists the path twice; nothing outside the target was written",
+          },
+        );
+      }
+      throw err;
+    }
+    this.result.files++;
   }
 
   /** The rest of a file whose content is checked: its writes, metadata, close and rename. */
