@@ -6,8 +6,8 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
-  readFileSync,
   readdirSync,
+  readFileSync,
   rmSync,
   statfsSync,
   writeFileSync,
@@ -18,7 +18,7 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { native } from "../native/index.js";
 import { diskCeiling, measureDisk } from "./disk.js";
-import { dropPageCache, ratios, type Row } from "./measure.js";
+import { dropPageCache, type Row, ratios } from "./measure.js";
 import { RATIO_PAIRS, STEP } from "./peers.js";
 
 /** statfs(2)'s f_type of a tmpfs. */
@@ -112,6 +112,9 @@ test("npm run bench --smoke reports every ferry step, the sections and ratios", 
     assert.equal(j.small.corpus.files, 300);
     const sp = j.small.rows.find((x) => x.name === "ferry pack (fsync)");
     assert.ok(sp && (sp.filesPerSec ?? 0) > 0);
+    // ...and of its unpack, restoring every file.
+    const su = j.small.rows.find((x) => x.name === "ferry unpack");
+    assert.ok(su && (su.filesPerSec ?? 0) > 0);
     assert.ok(j.small.index.catalogBytes > 0);
     // Memory flatness: pack, verify --full, unpack on two sizes.
     assert.equal(j.flat.sizes.length, 2);

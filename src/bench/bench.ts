@@ -19,6 +19,7 @@ import { formatBytes, parseBytes } from "../plan/units.js";
 import { makeCorpus, makeSmallFiles } from "./corpus.js";
 import { type DiskSpeed, diskCeiling, measureDisk } from "./disk.js";
 import {
+  coldCache,
   type MetaSize,
   median,
   metaSize,
@@ -27,8 +28,8 @@ import {
   type Row,
   ratios,
   type Sample,
-  coldCache,
   settle,
+  settleAfterDeletes,
   timed,
 } from "./measure.js";
 import { detectPeers, PEERS, type PeerName, RATIO_PAIRS, runPeer } from "./peers.js";
@@ -269,7 +270,7 @@ async function mainSection(a: Args, ctx: Ctx, peers: Set<PeerName>): Promise<Sec
   return { corpus, rows, ratios: ratios(rows, RATIO_PAIRS), ...(meta ? { meta } : {}), disk };
 }
 
-/** Many small files: ferry's durable pack in files/s, next to the peers' pack-side steps. */
+/** Many small files: ferry's durable pack and its unpack in files/s, next to the peers' same steps. */
 function smallSection(a: Args, ctx: Ctx, peers: Set<PeerName>): SectionOut & { targetFilesPerSec: number } {
   const { work } = ctx;
   const src = join(work, "small");
@@ -285,6 +286,10 @@ function smallSection(a: Args, ctx: Ctx, peers: Set<PeerName>): SectionOut & { t
     mkdirSync(join(catalog, ".."), { recursive: true });
     res.add("ferry pack (fsync)", ferry(packArgs(ctx, src, d.flags, catalog, true)));
     if (run === 0) meta = metaSize(d.paths, catalog, corpus.bytes);
+    const out = join(work, "small-out");
+    settleAfterDeletes();
+    res.add("ferry unpack", ferry(["unpack", ...d.paths, "--to", out, "--identity", ctx.key]));
+    rmSync(out, { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
     rmSync(join(catalog, ".."), { recursive: true, force: true });
     for (const p of PEERS)
@@ -294,7 +299,7 @@ function smallSection(a: Args, ctx: Ctx, peers: Set<PeerName>): SectionOut & { t
           res,
           src,
           { work, recipient: ctx.rec, identity: ctx.key },
-          { restore: false, check: false },
+          { restore: true, check: false, restoreAfterDeletes: true },
         );
   }
   rmSync(src, { recursive: true, force: true });
@@ -302,7 +307,10 @@ function smallSection(a: Args, ctx: Ctx, peers: Set<PeerName>): SectionOut & { t
   return {
     corpus,
     rows,
-    ratios: ratios(rows, RATIO_PAIRS.slice(0, 1)),
+    ratios: ratios(
+      rows,
+      RATIO_PAIRS.filter(([name]) => name === "ferry pack (fsync)" || name === "ferry unpack"),
+    ),
     targetFilesPerSec: 20_000,
     ...(meta ? { meta } : {}),
   };

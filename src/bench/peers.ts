@@ -9,7 +9,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { type Results, settle, timedSh } from "./measure.js";
+import { type Results, settle, settleAfterDeletes, timedSh } from "./measure.js";
 
 export type PeerName = "cp" | "tar" | "restic" | "borg";
 export const PEERS: PeerName[] = ["cp", "tar", "restic", "borg"];
@@ -90,6 +90,8 @@ export interface PeerContext {
 export interface PeerSteps {
   restore: boolean;
   check: boolean;
+  /** Run the restore after {@link settleAfterDeletes} (the many-small-files section). */
+  restoreAfterDeletes?: boolean;
 }
 
 /** Setup steps (repo init) are run untimed; a failure there is an error like any step's. */
@@ -108,6 +110,11 @@ export function runPeer(p: PeerName, res: Results, src: string, ctx: PeerContext
     settle();
     res.add(name, timedSh(line, env), line);
   };
+  const restoreStep = (name: string, line: string, env: NodeJS.ProcessEnv = {}) => {
+    if (steps.restoreAfterDeletes) settleAfterDeletes();
+    else settle();
+    res.add(name, timedSh(line, env), line);
+  };
   const packStep = (name: string, line: string, env: NodeJS.ProcessEnv = {}) => {
     settle();
     res.addWithSync(name, timedSh(line, env), line);
@@ -119,7 +126,7 @@ export function runPeer(p: PeerName, res: Results, src: string, ctx: PeerContext
       const file = join(w, "t.tar.zst.age");
       packStep(STEP.tar, `tar -C ${q(src)} -cf - . | zstd -1 -q -T1 | age -r ${ctx.recipient} > ${q(file)}`);
       if (steps.restore)
-        step(
+        restoreStep(
           STEP.untar,
           `mkdir -p ${q(out)} && age -d -i ${q(ctx.identity)} < ${q(file)} | zstd -d -q | tar -C ${q(out)} -xf -`,
         );
@@ -130,7 +137,7 @@ export function runPeer(p: PeerName, res: Results, src: string, ctx: PeerContext
       packStep(STEP.resticBackup, `cd ${q(src)} && restic -r ${q(repo)} backup -q --compression auto .`, env);
       if (steps.check) step(STEP.resticCheck, `restic -r ${q(repo)} check --read-data -q`, env);
       if (steps.restore)
-        step(STEP.resticRestore, `restic -r ${q(repo)} restore latest --target ${q(out)} -q`, env);
+        restoreStep(STEP.resticRestore, `restic -r ${q(repo)} restore latest --target ${q(out)} -q`, env);
     } else if (p === "borg") {
       const repo = join(w, "repo");
       const env = { BORG_PASSPHRASE: PASSWORD, BORG_BASE_DIR: join(w, "home") };
@@ -142,7 +149,7 @@ export function runPeer(p: PeerName, res: Results, src: string, ctx: PeerContext
       );
       if (steps.check) step(STEP.borgCheck, `borg check --verify-data ${q(repo)}`, env);
       if (steps.restore)
-        step(
+        restoreStep(
           STEP.borgExtract,
           `mkdir -p ${q(out)} && cd ${q(out)} && borg extract ${q(`${repo}::bench`)}`,
           env,
