@@ -84,3 +84,38 @@ test("a pack stopped after a checkpoint by count resumes from it", async () => {
   await unpack({ drives: drives.map((d) => d.path), to, unlock: { identities: [key.identity] } });
   await compareTrees(src, to);
 });
+
+// Review finding: the count was checked only when a new chunk was stored, so a tree of folders,
+// empty files and duplicates (no new chunk) still waited in memory until the end.
+test("entries that store no new chunk (folders, empty files, duplicates) still get checkpoints by count", async () => {
+  const tree = join(dir, "nochunks");
+  const same = randomBytes(3000);
+  for (let i = 0; i < 400; i++) {
+    const sub = join(tree, `d${i % 40}`, `e${i % 7}`);
+    await mkdir(sub, { recursive: true });
+    await writeFile(join(sub, `empty${i}`), "");
+    await writeFile(join(sub, `dup${i}`), same);
+  }
+  for (const threads of [0, 2]) {
+    const drives = flatDrives(join(dir, `nochunks-${threads}`), 4);
+    let checkpoints = 0;
+    await pack(
+      packOpts(tree, drives, join(dir, `nochunks-${threads}.db`), {
+        recipients: [key.recipient],
+        threads,
+        checkpointBytes: 1 << 30,
+        checkpointEntries: 100,
+        onEvent: (e) => {
+          if (e.type === "checkpoint") checkpoints++;
+        },
+      }),
+    );
+    // 1,121 entries (800 files, 321 folders) and a single stored chunk: without the count, only
+    // the two checkpoints at the end. With workers the count is checked per batch of up to 256
+    // files, so it may pass 100 before a checkpoint comes.
+    assert.ok(checkpoints >= 2 + 4, `threads ${threads}: ${checkpoints} checkpoints`);
+    const to = join(dir, `out-nochunks-${threads}`);
+    await unpack({ drives: drives.map((d) => d.path), to, unlock: { identities: [key.identity] } });
+    await compareTrees(tree, to);
+  }
+});

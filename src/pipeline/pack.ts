@@ -443,6 +443,7 @@ class Packer {
         if (this.s3src) await this.packObject(item.rel, item.abs, item.st!);
         else await this.packFile(item.rel, item.abs);
       }
+      await this.checkpointIfDue();
       this.progress(false);
     }
   }
@@ -506,6 +507,8 @@ class Packer {
           }
         }
         await submitHandedBack();
+        // Folders and links the walk added: checked in turn with the workers' batches.
+        if (this.checkpointDue()) await pool.serial(() => this.checkpointIfDue());
         this.progress(false);
       }
       await sendBatch();
@@ -576,6 +579,7 @@ class Packer {
         this.addEntry(ENTRY_FILE, job.rel, e, e.size, hash, null, job.refs, job.end);
       }
     }
+    await this.checkpointIfDue();
     this.progress(false);
   }
 
@@ -947,14 +951,27 @@ class Packer {
     const c: PendingChunk = { id, offset, stored: sealed.length, plain, flags };
     this.pendingChunks.set(id.toString("hex"), c);
     this.stored.add(id);
-    const durableNew = this.log.durableLength - this.lastCheckpointLog;
-    if (
-      durableNew >= this.checkpointBytes ||
-      (durableNew > 0 && this.entriesSinceCheckpoint >= this.checkpointEntries)
-    ) {
-      await this.checkpoint(true);
-    }
+    await this.checkpointIfDue();
     return c;
+  }
+
+  /** Whether a checkpoint is due: 256 MiB of log or 32,768 entries since the last one began. */
+  private checkpointDue(): boolean {
+    return (
+      this.log.durableLength - this.lastCheckpointLog >= this.checkpointBytes ||
+      this.entriesSinceCheckpoint >= this.checkpointEntries
+    );
+  }
+
+  /**
+   * A background checkpoint when one is due. Called as chunks are stored, as workers report
+   * files, and as the walk adds folders and links: a tree of folders, empty files or duplicates
+   * stores no chunk, and its entries must not wait in memory for one. Never while an append to
+   * the log is under way (a checkpoint drains the stripe writer, and a stripe started meanwhile
+   * would be counted durable before it is): with workers, only from their batches' chain.
+   */
+  private async checkpointIfDue(): Promise<void> {
+    if (this.checkpointDue()) await this.checkpoint(true);
   }
 
   /** The checkpoint whose fsyncs run while packing goes on (at most one). */

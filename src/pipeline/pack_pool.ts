@@ -180,6 +180,20 @@ export class PackPool {
     });
   }
 
+  /**
+   * Runs `fn` after every batch received so far is handled, and before any later one: for work
+   * of the main thread that must not overlap {@link onBatch} (a checkpoint). Rejects with its
+   * failure, which also stops the pool.
+   */
+  serial(fn: () => Promise<void> | void): Promise<void> {
+    const r = this.chain.then(() => (this.failure === null ? fn() : undefined));
+    this.chain = r.then(
+      () => undefined,
+      (e) => this.fail(e),
+    );
+    return r;
+  }
+
   private check(): void {
     if (this.failure !== null) throw this.failure;
   }
