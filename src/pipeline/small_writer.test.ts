@@ -11,6 +11,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { Worker } from "node:worker_threads";
 import { SMALL_WRITE_MAX, type SmallFile, SmallFileWriter } from "./small_writer.js";
 import { removeDir, tempDir } from "./testkit.js";
 
@@ -116,4 +117,35 @@ test("content larger than the small-file limit is refused before anything is que
   assert.throws(() => w.write(file(dir, "big", [Buffer.alloc(SMALL_WRITE_MAX + 1)])), /too big/);
   assert.equal(w.inflight, 0);
   await w.close();
+});
+
+// Review finding: when the writer thread died, a batch queued or sent to it was never answered
+// and unpack waited forever. Every file in flight must fail with E_INTERNAL, and close() return.
+test("a writer thread that dies fails every file in flight, later ones too, and close() returns", async () => {
+  const folder = join(dir, "dies");
+  mkdirSync(folder);
+  const hang = (p: Promise<unknown>) =>
+    Promise.race([
+      p.then(
+        () => "fulfilled",
+        (e: unknown) => (e as { code?: string }).code ?? "rejected",
+      ),
+      new Promise((r) => setTimeout(() => r("hung"), 5000).unref()),
+    ]);
+  // Dies on its first batch, without answering.
+  const dying = () => new Worker("process.exit(7)", { eval: true });
+  const w = new SmallFileWriter(false, dying);
+  const a = w.write(file(folder, "a", [Buffer.from("a")]));
+  await new Promise((r) => setImmediate(r)); // a's batch is sent
+  const b = w.write(file(folder, "b", [Buffer.from("b")]));
+  // b's batch goes out on the next check phase; the thread's exit is seen in the poll phase
+  // before it. Holding this thread makes sure the exit has happened by then.
+  const until = Date.now() + 500;
+  while (Date.now() < until) {}
+  assert.equal(await hang(a), "E_INTERNAL");
+  assert.equal(await hang(b), "E_INTERNAL");
+  assert.equal(await hang(w.write(file(folder, "c", [Buffer.from("c")]))), "E_INTERNAL");
+  assert.equal(w.inflight, 0);
+  assert.equal(await hang(w.close()), "fulfilled");
+  assert.deepEqual(readdirSync(folder), []);
 });

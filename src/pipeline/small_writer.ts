@@ -23,7 +23,7 @@ import { FerryError } from "../errors.js";
 /** Largest file content handed to the worker (unpack writes bigger files itself). */
 export const SMALL_WRITE_MAX = 256 * 1024;
 /** A batch is sent once it holds this many files or bytes, else on the next event-loop turn. */
-const BATCH_FILES = 128;
+const BATCH_FILES = 64;
 const BATCH_BYTES = 1 << 20;
 /** Batch buffers kept for reuse. */
 const FREE_BUFFERS = 4;
@@ -33,6 +33,18 @@ const FREE_BUFFERS = 4;
  * length, content offset and length (all in `buf`), mode, uid, gid, mtime in seconds.
  */
 export const META_FIELDS = 10;
+
+/**
+ * A time in seconds as Node's `futimes`/`lutimes` take it: a number, or a Date before 1970.
+ * Node replaces a negative number with the current time, so an mtime before 1970 would be
+ * restored as "now"; a Date goes through as it is (to the millisecond).
+ *
+ * @example
+ * futimesSync(fd, fsTime(-86400.5), fsTime(-86400.5)); // 1969-12-30T23:59:59.500Z
+ */
+export function fsTime(seconds: number): number | Date {
+  return seconds >= 0 ? seconds : new Date(seconds * 1000);
+}
 
 /** A batch for the worker (both buffers transferred). */
 export interface SmallBatch {
@@ -101,7 +113,15 @@ export class SmallFileWriter {
   /** Files handed over and not yet reported. */
   inflight = 0;
 
-  constructor(private readonly chown: boolean) {}
+  /**
+   * @param chown set each file's owner (unpack runs as root)
+   * @param makeWorker starts the writer thread (tests pass one that dies)
+   */
+  constructor(
+    private readonly chown: boolean,
+    private readonly makeWorker: () => Worker = () =>
+      new Worker(new URL("./small_writer_worker.js", import.meta.url)),
+  ) {}
 
   /**
    * Queues `f`; resolves once it is in place, rejects with the reason it is not: an Error with
@@ -163,6 +183,10 @@ export class SmallFileWriter {
 
   private send(): void {
     if (!this.buf || this.waiters.length === 0) return;
+    if (this.failure) {
+      this.rejectQueued(this.failure);
+      return;
+    }
     const batch: SmallBatch = {
       buf: this.buf.buffer as ArrayBuffer,
       meta: this.meta!.buffer as ArrayBuffer,
@@ -183,7 +207,7 @@ export class SmallFileWriter {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    const w = new Worker(new URL("./small_writer_worker.js", import.meta.url));
+    const w = this.makeWorker();
     w.on("message", (d: SmallBatchDone) => this.done(d));
     w.on("error", (e) => this.fail(e));
     w.on("exit", (code) => {
@@ -210,8 +234,13 @@ export class SmallFileWriter {
     sent.answered();
   }
 
+  /**
+   * The worker thread failed or exited: every file handed over and not reported fails, those
+   * still in the batch being filled too, and so does every later write. Nothing waits for an
+   * answer that cannot come (review finding: a batch sent to the dead thread hung unpack).
+   */
   private fail(e: unknown): void {
-    this.failure = new FerryError(
+    this.failure ??= new FerryError(
       "E_INTERNAL",
       `the small-file writer failed: ${(e as Error)?.message ?? e}`,
       {
@@ -219,12 +248,27 @@ export class SmallFileWriter {
         cause: e,
       },
     );
+    const w = this.worker;
+    this.worker = null;
+    void w?.terminate();
     for (const sent of this.sent.splice(0)) {
-      for (const w of sent.waiters) {
+      for (const x of sent.waiters) {
         this.inflight--;
-        w.reject(this.failure);
+        x.reject(this.failure);
       }
       sent.answered();
     }
+    this.rejectQueued(this.failure);
+  }
+
+  /** Fails the files in the batch being filled. */
+  private rejectQueued(e: Error): void {
+    for (const x of this.waiters.splice(0)) {
+      this.inflight--;
+      x.reject(e);
+    }
+    this.buf = null;
+    this.meta = null;
+    this.fill = 0;
   }
 }

@@ -21,7 +21,13 @@ import {
   writeSync,
 } from "node:fs";
 import { parentPort } from "node:worker_threads";
-import { META_FIELDS, type SmallBatch, type SmallBatchDone, type SmallFileError } from "./small_writer.js";
+import {
+  fsTime,
+  META_FIELDS,
+  type SmallBatch,
+  type SmallBatchDone,
+  type SmallFileError,
+} from "./small_writer.js";
 
 // A new file of our own: O_EXCL never follows a symlink or reuses a hard link (see unpack.ts).
 const CREATE = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
@@ -56,7 +62,8 @@ function writeOne(buf: Buffer, m: Float64Array, at: number, chown: boolean): Sma
     // chown first: the kernel clears setuid/setgid bits on chown.
     if (chown) fchownSync(fd, m[at + 7]!, m[at + 8]!);
     fchmodSync(fd, m[at + 6]!);
-    futimesSync(fd, m[at + 9]!, m[at + 9]!);
+    const t = fsTime(m[at + 9]!);
+    futimesSync(fd, t, t);
     step = "close";
     const f = fd;
     fd = -1;

@@ -39,7 +39,7 @@ import { type Lane, LogOrder } from "./log_order.js";
 import { type OpenedSet, openSet, StripeReader, type StripeReaderOptions } from "./open_set.js";
 import { readAgain, readChunk } from "./read_chunk.js";
 import { BufferPool } from "./read_pool.js";
-import { SMALL_WRITE_MAX, SmallFileWriter } from "./small_writer.js";
+import { fsTime, SMALL_WRITE_MAX, SmallFileWriter } from "./small_writer.js";
 import { AlignedPool, Stager } from "./stager.js";
 
 export { readChunk } from "./read_chunk.js";
@@ -1093,7 +1093,7 @@ class Unpacker {
         // trip through the thread pool costs far more (for thousands of files).
         if (this.isRoot) fchownSync(fh.fd, e.uid, e.gid);
         fchmodSync(fh.fd, e.mode & 0o7777);
-        const t = Number(e.mtimeNs) / 1e9;
+        const t = fsTime(Number(e.mtimeNs) / 1e9);
         futimesSync(fh.fd, t, t);
         ok = true;
       } finally {
@@ -1139,7 +1139,7 @@ class Unpacker {
     }
     await symlink(e.target, p);
     if (this.isRoot) await lchown(p, e.uid, e.gid).catch(() => undefined);
-    const t = Number(e.mtimeNs) / 1e9;
+    const t = fsTime(Number(e.mtimeNs) / 1e9);
     await lutimes(p, t, t).catch(() => undefined);
     this.result.symlinks++;
   }
@@ -1158,7 +1158,7 @@ class Unpacker {
     try {
       if (this.isRoot) await lchown(p, e.uid, e.gid);
       await chmod(p, e.mode & 0o7777);
-      const t = Number(e.mtimeNs) / 1e9;
+      const t = fsTime(Number(e.mtimeNs) / 1e9);
       await lutimes(p, t, t);
     } catch (err) {
       throw targetError(err, `set the metadata of folder ${JSON.stringify(e.path.toString())}`);
