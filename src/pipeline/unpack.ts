@@ -164,6 +164,14 @@ export function targetError(e: unknown, what: string): FerryError {
 
 const SLASH = 0x2f;
 
+/** What a failed rename of a restored file into place means: a folder in its way, or `err`. */
+function renameError(err: unknown, rel: Buffer): unknown {
+  if ((err as NodeJS.ErrnoException).code !== "EISDIR") return err;
+  return new FerryError("E_UNSAFE_PATH", `file ${JSON.stringify(rel.toString())} would replace a folder`, {
+    hint: "The set's index lists the path twice; nothing outside the target was written",
+  });
+}
+
 /**
  * Restored bytes handed to the file system and not yet written: the writes of a file overlap
  * the decryption of its next chunks, and memory stays bounded however large the set is.
@@ -1044,16 +1052,7 @@ class Unpacker {
       await done;
     } catch (err) {
       const x = err as NodeJS.ErrnoException & { step?: string };
-      if (x.step === "rename" && x.code === "EISDIR") {
-        throw new FerryError(
-          "E_UNSAFE_PATH",
-          `file ${JSON.stringify(e.path.toString())} would replace a folder`,
-          {
-            hint: "The set's index lists the path twice; nothing outside the target was written",
-          },
-        );
-      }
-      throw err;
+      throw x.step === "rename" ? renameError(err, e.path) : err;
     }
     this.result.files++;
   }
@@ -1105,16 +1104,7 @@ class Unpacker {
         renameSync(tmp, p);
       } catch (err) {
         await rm(tmp, { force: true });
-        if ((err as NodeJS.ErrnoException).code === "EISDIR") {
-          throw new FerryError(
-            "E_UNSAFE_PATH",
-            `file ${JSON.stringify(e.path.toString())} would replace a folder`,
-            {
-              hint: "The set's index lists the path twice; nothing outside the target was written",
-            },
-          );
-        }
-        throw err;
+        throw renameError(err, e.path);
       }
       this.result.files++;
       if (tail) this.result.directFiles++;
