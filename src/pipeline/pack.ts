@@ -934,8 +934,10 @@ class Packer {
 
   /** Where a chunk already stored (this run or an earlier one) is, or null; counts a dedup. */
   private knownChunk(id: Buffer): ChunkRow | null {
+    // Every chunk stored or pending is in the filter: a new chunk (the common case) costs no key.
+    if (!this.stored.mightHave(id)) return null;
     const pend = this.pendingChunks.get(id.toString("hex"));
-    const known = pend ?? (this.stored.mightHave(id) ? this.catalog.getChunk(this.setNo, id) : undefined);
+    const known = pend ?? this.catalog.getChunk(this.setNo, id);
     if (!known) return null;
     this.stats.dedupChunks++;
     return known;
