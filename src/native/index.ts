@@ -70,6 +70,11 @@ export interface NativeKernel {
    * (posix_fadvise DONTNEED); whether it took.
    */
   dropCache(fd: number, pos?: number, len?: number): boolean;
+  /**
+   * No read-ahead on this descriptor (posix_fadvise RANDOM); whether it took. Absent from a
+   * kernel built before session 10.
+   */
+  adviseRandom?(fd: number): boolean;
   /** Turns O_DIRECT on or off for an open file descriptor (fcntl); whether it took effect. */
   setDirect(fd: number, on: boolean): boolean;
   /** Raises glibc's mmap and trim thresholds (see ferry_native.c); false on other C libraries. */

@@ -212,6 +212,9 @@ async function packFile(job: number, path: Uint8Array, handBack: number): Promis
       // a cold read through the page cache cost this benchmark machine more system time than the
       // rest of the pack, and a direct read of data already in memory made the pack slower.
       let probe = directReads && expected >= DIRECT_READ_MIN;
+      // Without read-ahead: a page-cache read of the cached start would fetch the cold rest into
+      // the page cache before the probe of the next piece, which then read it all from there.
+      if (probe) native!.adviseRandom?.(fd);
       for (;;) {
         // Stop at the size fstat gave (no read just to meet EOF: one syscall less per small
         // file); a file that grew meanwhile fails the size check below and is read again.
