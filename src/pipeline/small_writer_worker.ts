@@ -20,14 +20,19 @@ import {
   rmSync,
   writeSync,
 } from "node:fs";
-import { parentPort } from "node:worker_threads";
+import { parentPort, workerData } from "node:worker_threads";
 import {
   fsTime,
   META_FIELDS,
   type SmallBatch,
   type SmallBatchDone,
   type SmallFileError,
+  type SmallWriterInit,
 } from "./small_writer.js";
+import { tuneYoungGeneration } from "./tune.js";
+
+// Starting this thread set V8's flags back to the command line's: pin the young generation again.
+if ((workerData as SmallWriterInit | undefined)?.tuneYoungGeneration) tuneYoungGeneration();
 
 // A new file of our own: O_EXCL never follows a symlink or reuses a hard link (see unpack.ts).
 const CREATE = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;

@@ -6,10 +6,10 @@ import { join } from "node:path";
 import { test } from "node:test";
 
 /**
- * A child that (maybe) tunes, (maybe) packs a small folder with two worker threads, allocates 2
- * million short-lived objects, and prints new space's size.
+ * A child that (maybe) tunes, (maybe) runs a step that starts worker threads (pack with two, or
+ * unpack's small-file writer), allocates 2 million short-lived objects, and prints new space's size.
  */
-function newSpaceAfterChurn(tune: boolean, withPack = false): number {
+function newSpaceAfterChurn(tune: boolean, step: "" | "pack" | "small" = ""): number {
   const url = (p: string) => JSON.stringify(new URL(p, import.meta.url).href);
   const packStep = `
 const fs = await import("node:fs");
@@ -28,11 +28,25 @@ try {
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }`;
+  const smallStep = `
+const fs = await import("node:fs");
+const { join } = await import("node:path");
+const { tmpdir } = await import("node:os");
+const { SmallFileWriter } = await import(${url("./small_writer.js")});
+const dir = fs.mkdtempSync(join(tmpdir(), "ferry-tune-"));
+try {
+  const w = new SmallFileWriter(false);
+  await w.write({ tmp: Buffer.from(join(dir, ".t")), path: Buffer.from(join(dir, "a")), data: [Buffer.from("a")],
+    mode: 0o644, uid: 0, gid: 0, mtime: 1 });
+  await w.close();
+} finally {
+  fs.rmSync(dir, { recursive: true, force: true });
+}`;
   const script = `
 const { tuneYoungGeneration } = await import(${url("./tune.js")});
 const v8 = await import("node:v8");
 const took = ${tune} ? tuneYoungGeneration({}) : false;
-${withPack ? packStep : ""}
+${step === "pack" ? packStep : step === "small" ? smallStep : ""}
 let keep = [];
 for (let i = 0; i < 2_000_000; i++) { keep.push({ a: i, b: [i, i + 1] }); if (keep.length > 2000) keep = []; }
 const ns = v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space");
@@ -60,12 +74,21 @@ test("tuneYoungGeneration keeps V8's young generation at its start size through 
 });
 
 test("pack's worker threads, whose start resets V8's flags, set the tuning again", (t) => {
-  const tuned = newSpaceAfterChurn(true, true);
+  const tuned = newSpaceAfterChurn(true, "pack");
   if (tuned < 0) {
     t.skip("this V8 froze its flags: the tuning is a no-op");
     return;
   }
   assert.ok(tuned <= 4 << 20, `new space after a pack with workers: ${tuned} bytes`);
+});
+
+test("unpack's small-file writer thread, whose start resets V8's flags, sets the tuning again", (t) => {
+  const tuned = newSpaceAfterChurn(true, "small");
+  if (tuned < 0) {
+    t.skip("this V8 froze its flags: the tuning is a no-op");
+    return;
+  }
+  assert.ok(tuned <= 4 << 20, `new space after the small-file writer ran: ${tuned} bytes`);
 });
 
 test("FERRY_V8_TUNE=0 leaves V8's default", async () => {
