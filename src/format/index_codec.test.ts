@@ -64,3 +64,45 @@ test("paths must be strictly increasing: duplicates and reordering are refused",
     (e) => FerryError.is(e, "E_UNSAFE_PATH") && /out of order/.test(e.message),
   );
 });
+
+test("entries() parses one entry at a time, as the consumer asks", async () => {
+  const { FerryError } = await import("../errors.js");
+  const dir = (p: string) => ({
+    type: 1 as const,
+    path: Buffer.from(p),
+    mode: 0o755,
+    uid: 0,
+    gid: 0,
+    mtimeNs: 0n,
+  });
+  const names = Array.from({ length: 1000 }, (_, i) => `d${String(i).padStart(4, "0")}`);
+  const good = Buffer.concat([
+    indexHeader(),
+    ...names.map((x) => encodeEntry(dir(x))),
+    encodeEnd(names.length),
+  ]);
+  // The same piece through both forms, and split mid-entry: the same entries.
+  const p = new IndexParser();
+  const lazy = [...p.entries(good.subarray(0, 777)), ...p.entries(good.subarray(777))];
+  assert.equal(p.end(), names.length);
+  assert.deepEqual(
+    lazy.map((e) => e.path.toString()),
+    new IndexParser().push(good).map((e) => e.path.toString()),
+  );
+  // Lazy: the first entries come out before a bad one further on is even parsed (the whole
+  // piece at once parsed it all before returning anything).
+  const bad = Buffer.concat([indexHeader(), ...names.map((x) => encodeEntry(dir(x))), encodeEntry(dir("a"))]);
+  const it = new IndexParser().entries(bad);
+  assert.equal(it.next().value?.path.toString(), "d0000");
+  assert.equal(it.next().value?.path.toString(), "d0001");
+  assert.throws(
+    () => {
+      for (const _ of it);
+    },
+    (e) => FerryError.is(e, "E_UNSAFE_PATH"),
+  );
+  assert.throws(
+    () => new IndexParser().push(bad),
+    (e) => FerryError.is(e, "E_UNSAFE_PATH"),
+  );
+});

@@ -189,7 +189,7 @@ function corrupt(what: string): never {
  *
  * @example
  * const p = new IndexParser();
- * for (const piece of pieces) for (const e of p.push(piece)) handle(e);
+ * for (const piece of pieces) for (const e of p.entries(piece)) handle(e);
  * p.end();
  */
 export class IndexParser {
@@ -203,24 +203,38 @@ export class IndexParser {
   private partsLen = 0;
   private need = 0;
 
+  /**
+   * Adds decrypted bytes; returns the entries they complete (possibly none). See {@link entries}
+   * for the lazy form.
+   */
   push(data: Buffer): IndexEntry[] {
+    return [...this.entries(data)];
+  }
+
+  /**
+   * Adds decrypted bytes and yields the entries they complete, one at a time, each parsed only
+   * when asked for: a consumer that drops each entry before taking the next keeps one alive,
+   * where {@link push} makes a whole piece's worth at once (a 1 MiB piece holds thousands), which
+   * outlive V8's young generation together. The bytes must not be pushed again if the consumer
+   * stops early.
+   */
+  *entries(data: Buffer): Generator<IndexEntry, void, undefined> {
     if (this.done) {
       if (data.length) corrupt("data after the end record");
-      return [];
+      return;
     }
     if (this.buf.length + this.partsLen + data.length < this.need) {
       this.parts.push(data);
       this.partsLen += data.length;
-      return [];
+      return;
     }
     this.buf = this.buf.length || this.parts.length ? Buffer.concat([this.buf, ...this.parts, data]) : data;
     this.parts = [];
     this.partsLen = 0;
     this.need = 0;
-    const out: IndexEntry[] = [];
     let o = 0;
     if (!this.headerSeen) {
-      if (this.buf.length < 5) return out;
+      if (this.buf.length < 5) return;
       if (!this.buf.subarray(0, 4).equals(INDEX_MAGIC)) corrupt("bad magic");
       if (this.buf[4] !== 1) {
         throw new FerryError("E_FORMAT_VERSION", `index version ${this.buf[4]} is not supported`);
@@ -228,31 +242,33 @@ export class IndexParser {
       this.headerSeen = true;
       o = 5;
     }
-    for (;;) {
-      const r = this.parseOne(o);
-      if (r === null) break;
-      o = r.next;
-      if (r.entry === null) {
-        this.done = true;
-        if (o !== this.buf.length) corrupt("data after the end record");
-        break;
+    try {
+      for (;;) {
+        const r = this.parseOne(o);
+        if (r === null) break;
+        o = r.next;
+        if (r.entry === null) {
+          this.done = true;
+          if (o !== this.buf.length) corrupt("data after the end record");
+          break;
+        }
+        // Paths must be strictly increasing in byte order: duplicates and reordering are refused
+        // with constant memory, and a folder always comes before its contents.
+        if (this.prev && Buffer.compare(this.prev, r.entry.path) >= 0) {
+          const same = this.prev.equals(r.entry.path);
+          throw new FerryError(
+            "E_UNSAFE_PATH",
+            `index ${same ? "lists" : "is out of order at"} ${JSON.stringify(r.entry.path.toString())}${same ? " twice" : ""}`,
+            { hint: "The set's index is hostile or corrupt; nothing outside the target was written" },
+          );
+        }
+        this.prev = r.entry.path;
+        this.count++;
+        yield r.entry;
       }
-      // Paths must be strictly increasing in byte order: duplicates and reordering are refused
-      // with constant memory, and a folder always comes before its contents.
-      if (this.prev && Buffer.compare(this.prev, r.entry.path) >= 0) {
-        const same = this.prev.equals(r.entry.path);
-        throw new FerryError(
-          "E_UNSAFE_PATH",
-          `index ${same ? "lists" : "is out of order at"} ${JSON.stringify(r.entry.path.toString())}${same ? " twice" : ""}`,
-          { hint: "The set's index is hostile or corrupt; nothing outside the target was written" },
-        );
-      }
-      this.prev = r.entry.path;
-      out.push(r.entry);
-      this.count++;
+    } finally {
+      this.buf = this.buf.subarray(o);
     }
-    this.buf = this.buf.subarray(o);
-    return out;
   }
 
   /** Throws unless the end record was read. */

@@ -469,7 +469,7 @@ export async function* readIndex(set: OpenedSet, reader: StripeReader): AsyncGen
     if (flags & FLAG_ZSTD) plain = decompress(plain, plainLen);
     else if (plain.length !== plainLen)
       throw new FerryError("E_CORRUPT", `index piece ${i} has the wrong length`);
-    yield* parser.push(plain);
+    yield* parser.entries(plain);
   }
   parser.end();
 }
