@@ -106,3 +106,38 @@ test("entries() parses one entry at a time, as the consumer asks", async () => {
     (e) => FerryError.is(e, "E_UNSAFE_PATH"),
   );
 });
+
+test("entries() may be left early: the entries not taken come out of the next call", () => {
+  const dir = (p: string) => ({
+    type: 1 as const,
+    path: Buffer.from(p),
+    mode: 0o755,
+    uid: 0,
+    gid: 0,
+    mtimeNs: 0n,
+  });
+  const names = Array.from({ length: 20 }, (_, i) => `d${String(i).padStart(2, "0")}`);
+  const bytes = Buffer.concat([
+    indexHeader(),
+    ...names.map((x) => encodeEntry(dir(x))),
+    encodeEnd(names.length),
+  ]);
+  const half = Buffer.concat([indexHeader(), ...names.slice(0, 10).map((x) => encodeEntry(dir(x)))]).length;
+  for (const leave of ["break", "abandon"] as const) {
+    const p = new IndexParser();
+    const got: string[] = [];
+    if (leave === "break") {
+      for (const e of p.entries(bytes.subarray(0, half))) {
+        got.push(e.path.toString());
+        if (got.length === 3) break;
+      }
+    } else {
+      // Paused and never resumed nor returned.
+      const it = p.entries(bytes.subarray(0, half));
+      for (let i = 0; i < 3; i++) got.push(it.next().value!.path.toString());
+    }
+    for (const e of p.entries(bytes.subarray(half))) got.push(e.path.toString());
+    assert.equal(p.end(), names.length, leave);
+    assert.deepEqual(got, names, leave);
+  }
+});

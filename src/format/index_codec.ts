@@ -215,8 +215,8 @@ export class IndexParser {
    * Adds decrypted bytes and yields the entries they complete, one at a time, each parsed only
    * when asked for: a consumer that drops each entry before taking the next keeps one alive,
    * where {@link push} makes a whole piece's worth at once (a 1 MiB piece holds thousands), which
-   * outlive V8's young generation together. The bytes must not be pushed again if the consumer
-   * stops early.
+   * outlive V8's young generation together. A consumer may stop early: the entries not taken
+   * come out of the next call (the bytes must not be pushed again).
    */
   *entries(data: Buffer): Generator<IndexEntry, void, undefined> {
     if (this.done) {
@@ -264,6 +264,10 @@ export class IndexParser {
         }
         this.prev = r.entry.path;
         this.count++;
+        // The state is whole at every pause: a consumer that never resumes (nor returns) this
+        // generator leaves the rest of the bytes for the next call.
+        this.buf = this.buf.subarray(o);
+        o = 0;
         yield r.entry;
       }
     } finally {
