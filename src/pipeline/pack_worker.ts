@@ -38,7 +38,8 @@ import { tuneYoungGeneration } from "./tune.js";
 
 const init = workerData as PackWorkerInit;
 // Starting this worker set V8's flags back to the command line's: pin the young generation again.
-if (init.tuneYoungGeneration) tuneYoungGeneration();
+// The parent has decided (FERRY_V8_TUNE included), so this thread's own environment is not asked.
+if (init.tuneYoungGeneration) tuneYoungGeneration({});
 const idKey = Buffer.from(init.idKey);
 const chunkKey = Buffer.from(init.chunkKey);
 const setId = Buffer.from(init.setId);

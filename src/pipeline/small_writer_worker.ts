@@ -32,7 +32,8 @@ import {
 import { tuneYoungGeneration } from "./tune.js";
 
 // Starting this thread set V8's flags back to the command line's: pin the young generation again.
-if ((workerData as SmallWriterInit | undefined)?.tuneYoungGeneration) tuneYoungGeneration();
+// The parent has decided (FERRY_V8_TUNE included), so this thread's own environment is not asked.
+if ((workerData as SmallWriterInit | undefined)?.tuneYoungGeneration) tuneYoungGeneration({});
 
 // A new file of our own: O_EXCL never follows a symlink or reuses a hard link (see unpack.ts).
 const CREATE = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
