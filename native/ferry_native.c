@@ -312,27 +312,32 @@ static size_t gear_find(const int32_t *G, const uint8_t *b, size_t from, size_t 
   return 0;
 }
 
-/* fastcdcCut(buf, start, end, minSize, avgSize, maxSize, maskS, maskL, gear): as cut() in fastcdc.ts. */
+/* fastcdcCut(buf, start, end, minSize, avgSize, maxSize, maskS, maskL, gear[, from]): as cut() in
+ * fastcdc.ts. `from` (optional): no byte before it ends a chunk (an earlier call over the same
+ * chunk found none), so testing starts there; a hash depends only on the 32 bytes ending at its
+ * byte, so it is the same as if the scan had run from the start. */
 static napi_value js_fastcdc_cut(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value argv[9];
+  size_t argc = 10;
+  napi_value argv[10];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   uint8_t *b;
   size_t blen;
-  int64_t a[8];
+  int64_t a[10] = {0};
   bool is;
   napi_typedarray_type type;
   size_t glen, goff;
   void *gp;
   napi_value gab;
-  int ok = argc == 9 && bytes_of(env, argv[0], &b, &blen);
+  int ok = (argc == 9 || argc == 10) && bytes_of(env, argv[0], &b, &blen);
   for (int i = 1; ok && i < 8; i++) ok = napi_get_value_int64(env, argv[i], &a[i]) == napi_ok;
   ok = ok && napi_is_typedarray(env, argv[8], &is) == napi_ok && is &&
        napi_get_typedarray_info(env, argv[8], &type, &glen, &gp, &gab, &goff) == napi_ok &&
        type == napi_int32_array && glen == 256;
-  if (!ok) return throw_error(env, "fastcdcCut(buf, start, end, min, avg, max, maskS, maskL, gear Int32Array(256))");
-  int64_t start = a[1], end = a[2], min = a[3], avg = a[4], max = a[5];
-  if (start < 0 || end < start || (uint64_t)end > blen || min < 32 || avg <= min || max <= avg)
+  if (ok && argc == 10) ok = napi_get_value_int64(env, argv[9], &a[9]) == napi_ok;
+  if (!ok)
+    return throw_error(env, "fastcdcCut(buf, start, end, min, avg, max, maskS, maskL, gear Int32Array(256)[, from])");
+  int64_t start = a[1], end = a[2], min = a[3], avg = a[4], max = a[5], from = a[9];
+  if (start < 0 || end < start || (uint64_t)end > blen || min < 32 || avg <= min || max <= avg || from < 0)
     return throw_error(env, "fastcdcCut: bad range or sizes");
   uint32_t maskS = (uint32_t)a[6], maskL = (uint32_t)a[7];
   const int32_t *G = (const int32_t *)gp;
@@ -341,10 +346,12 @@ static napi_value js_fastcdc_cut(napi_env env, napi_callback_info info) {
   else {
     size_t limit = (size_t)(n < max ? end : start + max);
     size_t t0 = (size_t)(start + min - 1); /* first byte whose hash is tested */
+    if ((size_t)from > t0) t0 = (size_t)from;
     size_t e1 = (size_t)(start + avg - 1); /* bytes before it are tested with maskS */
     if (e1 > limit) e1 = limit;
-    size_t c = gear_find(G, b, t0, e1, maskS);
-    if (!c && e1 < limit) c = gear_find(G, b, e1, limit, maskL);
+    size_t c = 0;
+    if (t0 < e1) c = gear_find(G, b, t0, e1, maskS);
+    if (!c && t0 < limit && e1 < limit) c = gear_find(G, b, t0 > e1 ? t0 : e1, limit, maskL);
     r = c ? (int64_t)c : (int64_t)limit;
   }
   napi_value out;

@@ -281,6 +281,29 @@ test("all chunks are within [min, max] except the last; default params, random s
   }
 });
 
+test("a read that ends right at a cut, or a byte either side, cuts the same (default params)", () => {
+  // A cut found at the very end of the data at hand looks the same as none (both return the end);
+  // the chunker searches a pending chunk only from where it left off, so that last byte must be
+  // searched again. Reads of one size end at every offset mod that size; these hit each cut.
+  const data = xorshift32Bytes(0x5eed, 12 * 1024 * 1024 + 77);
+  const p = DEFAULT_CHUNK_PARAMS;
+  const whole = cutsOf(data);
+  for (const [i, c] of whole.slice(0, -1).entries()) {
+    const start = i === 0 ? 0 : whole[i - 1]!;
+    for (const d of [-1, 0, 1]) {
+      // Reads start at the chunk's start: one ends at c + d, the next takes the rest.
+      const cut = chunkerCuts(data.subarray(start), [c + d - start, data.length], p).cuts.map(
+        (x) => x + start,
+      );
+      assert.deepEqual(
+        cut,
+        whole.filter((x) => x > start),
+        `cut ${c}, read ending ${d} from it`,
+      );
+    }
+  }
+});
+
 test("constant data is cut at exactly maxSize (no content cut ever fires)", () => {
   const zeros = new Uint8Array(10 * 1024 * 1024);
   assert.deepEqual(cutsOf(zeros), [4 << 20, 8 << 20, 10 << 20]);

@@ -238,11 +238,12 @@ function cut(
   maxSize: number,
   maskS: number,
   maskL: number,
+  from = 0,
 ): number {
-  if (nativeCut !== null && end - start >= NATIVE_FROM) {
-    return nativeCut(buf, start, end, minSize, avgSize, maxSize, maskS, maskL, GEAR);
+  if (nativeCut !== null && end - Math.max(start, from) >= NATIVE_FROM) {
+    return nativeCut(buf, start, end, minSize, avgSize, maxSize, maskS, maskL, GEAR, from);
   }
-  return cutJs(buf, start, end, minSize, avgSize, maxSize, maskS, maskL);
+  return cutJs(buf, start, end, minSize, avgSize, maxSize, maskS, maskL, from);
 }
 
 /**
@@ -250,9 +251,19 @@ function cut(
  * one), used for ranges of at least this many bytes; below it the call costs more than it saves.
  */
 const NATIVE_FROM = 16 * 1024;
+/**
+ * A pending chunk (one that runs past the end of a read) grows by at most this much at a time.
+ * Copying the rest of the next read at once, then cutting the part after the chunk's end from the
+ * caller's buffer again, copied about three quarters of every 4 MiB read for nothing.
+ */
+const PENDING_STEP = 256 * 1024;
 const nativeCut = native?.fastcdcCut ?? null;
 
-/** {@link cut} in JavaScript: the fallback without the native kernel, and for short ranges. */
+/**
+ * {@link cut} in JavaScript: the fallback without the native kernel, and for short ranges.
+ * `from`: bytes before it are known to end no chunk (an earlier call found no cut in them), so
+ * testing starts there; the hash only depends on the 32 bytes ending at a byte, so it is the same.
+ */
 function cutJs(
   buf: Uint8Array,
   start: number,
@@ -262,15 +273,18 @@ function cutJs(
   maxSize: number,
   maskS: number,
   maskL: number,
+  from = 0,
 ): number {
   const n = end - start;
   if (n <= minSize) return end;
   const limit = n < maxSize ? end : start + maxSize;
+  const first = Math.max(start + minSize - 1, from);
+  if (first >= limit) return limit;
   const G = GEAR;
   let h = 0;
-  let j = start + minSize - GEAR_WINDOW;
-  // Warm up over the first 31 bytes of the window; the first test is after byte start+minSize-1.
-  const warm = j + GEAR_WINDOW - 1;
+  let j = first - (GEAR_WINDOW - 1);
+  // Warm up over the 31 bytes before the first tested one (start+minSize-1, or `from`).
+  const warm = first;
   while (j < warm) h = ((h << 1) + G[buf[j++]!]!) | 0;
 
   let e1 = start + avgSize - 1; // bytes j < e1 give L < avgSize
@@ -377,6 +391,11 @@ export class Chunker {
   #buf: Uint8Array | null = null;
   #head = 0;
   #tail = 0;
+  /**
+   * Where the search for the pending chunk's end goes on: no byte before it ends the chunk (see
+   * {@link Chunker.#cuts}; 0 when none is known).
+   */
+  #scanned = 0;
 
   /** @param opts chunk sizes; throws `E_USAGE` if invalid. */
   constructor(opts?: ChunkerOptions | ChunkParams) {
@@ -433,7 +452,10 @@ export class Chunker {
           yield take(src, from, c);
           continue;
         }
-        // The rest is the start of a chunk that ends in later data: keep it.
+        // The rest is the start of a chunk that ends in later data: keep it. Its bytes were all
+        // tested, so the search goes on after them, from the last one: a cut found right at the
+        // end of the data looks the same as none (both return the end), so that byte is tested
+        // again once more data is there.
         let buf = this.#buf;
         if (buf === null) {
           buf = plain(Buffer.allocUnsafe(maxSize));
@@ -442,26 +464,32 @@ export class Chunker {
         buf.set(src.subarray(off, len), 0);
         this.#head = 0;
         this.#tail = len - off;
+        this.#scanned = this.#tail > minSize ? this.#tail - 1 : 0;
         return;
       }
-      // A chunk is pending: add at most what it can still grow by (it ends within maxSize).
+      // A chunk is pending: add a step of what it can still grow by (it ends within maxSize) and
+      // search only the new bytes. One step at a time, so little is copied past where it ends;
+      // the bytes after its end are cut from the caller's buffer.
       const buf = this.#buf!;
       if (this.#head > 0) {
         buf.copyWithin(0, this.#head, this.#tail);
         this.#tail -= this.#head;
         this.#head = 0;
+        this.#scanned = 0;
       }
-      const n = Math.min(maxSize - this.#tail, len - off);
+      const n = Math.min(maxSize - this.#tail, len - off, PENDING_STEP);
       buf.set(src.subarray(off, off + n), this.#tail);
       this.#tail += n;
-      const c = cut(buf, 0, this.#tail, minSize, avgSize, maxSize, maskS, maskL);
+      const c = cut(buf, 0, this.#tail, minSize, avgSize, maxSize, maskS, maskL, this.#scanned);
       if (c < this.#tail || c === maxSize) {
         // Its end is found: the bytes copied past it are cut from the caller's buffer instead.
         off += n - (this.#tail - c);
         this.#head = this.#tail = 0;
+        this.#scanned = 0;
         yield take(buf, 0, c);
       } else {
-        off += n; // all of it joined the pending chunk (so the data is used up)
+        off += n; // all of it joined the pending chunk
+        this.#scanned = this.#tail > minSize ? this.#tail - 1 : 0;
       }
     }
   }
@@ -494,7 +522,9 @@ export class Chunker {
     if (buf !== null) {
       const { minSize, avgSize, maxSize, maskS, maskL } = this.params;
       while (this.#head < this.#tail) {
-        const c = cut(buf, this.#head, this.#tail, minSize, avgSize, maxSize, maskS, maskL);
+        // The pending chunk's bytes were searched already (#scanned): its end is the data's.
+        const searched = this.#head === 0 ? this.#scanned : 0;
+        const c = cut(buf, this.#head, this.#tail, minSize, avgSize, maxSize, maskS, maskL, searched);
         const from = this.#head;
         this.#head = c;
         yield (copy ? copyOut : viewOf)(buf, from, c);
@@ -502,11 +532,13 @@ export class Chunker {
     }
     // Keep the buffer: a chunker reused for many small files must not allocate per file.
     this.#head = this.#tail = 0;
+    this.#scanned = 0;
   }
 
   /** Drops any pending bytes (e.g. after a failed read) and readies the chunker for a new stream. */
   reset(): void {
     this.#head = this.#tail = 0;
+    this.#scanned = 0;
   }
 }
 

@@ -57,6 +57,8 @@ export interface NativeKernel {
     maskS: number,
     maskL: number,
     gear: Int32Array,
+    /** Test no byte before this one: an earlier call found no cut in them (default: none known). */
+    from?: number,
   ): number;
   /** Bytes from the start of `bytes` to its first address that is a multiple of `align` (a power of two). */
   alignGap(bytes: Uint8Array, align: number): number;
