@@ -2,6 +2,16 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ENTRY_FILE, encodeEnd, encodeEntry, IndexParser, indexHeader } from "./index_codec.js";
 
+/** A folder entry at `p`. */
+const dir = (p: string) => ({
+  type: 1 as const,
+  path: Buffer.from(p),
+  mode: 0o755,
+  uid: 0,
+  gid: 0,
+  mtimeNs: 0n,
+});
+
 // Review finding: an entry spanning many pieces was re-concatenated on every piece (O(n²));
 // a 100,000-chunk file fed in 1 KiB pieces must parse exactly, and in one concatenation.
 test("a file entry spanning thousands of pieces parses exactly", () => {
@@ -40,14 +50,6 @@ test("a file entry spanning thousands of pieces parses exactly", () => {
 
 test("paths must be strictly increasing: duplicates and reordering are refused", async () => {
   const { FerryError } = await import("../errors.js");
-  const dir = (p: string) => ({
-    type: 1 as const,
-    path: Buffer.from(p),
-    mode: 0o755,
-    uid: 0,
-    gid: 0,
-    mtimeNs: 0n,
-  });
   const parse = (paths: string[]) => {
     const p = new IndexParser();
     p.push(Buffer.concat([indexHeader(), ...paths.map((x) => encodeEntry(dir(x))), encodeEnd(paths.length)]));
@@ -67,14 +69,6 @@ test("paths must be strictly increasing: duplicates and reordering are refused",
 
 test("entries() parses one entry at a time, as the consumer asks", async () => {
   const { FerryError } = await import("../errors.js");
-  const dir = (p: string) => ({
-    type: 1 as const,
-    path: Buffer.from(p),
-    mode: 0o755,
-    uid: 0,
-    gid: 0,
-    mtimeNs: 0n,
-  });
   const names = Array.from({ length: 1000 }, (_, i) => `d${String(i).padStart(4, "0")}`);
   const good = Buffer.concat([
     indexHeader(),
@@ -108,14 +102,6 @@ test("entries() parses one entry at a time, as the consumer asks", async () => {
 });
 
 test("entries() may be left early: the entries not taken come out of the next call", () => {
-  const dir = (p: string) => ({
-    type: 1 as const,
-    path: Buffer.from(p),
-    mode: 0o755,
-    uid: 0,
-    gid: 0,
-    mtimeNs: 0n,
-  });
   const names = Array.from({ length: 20 }, (_, i) => `d${String(i).padStart(2, "0")}`);
   const bytes = Buffer.concat([
     indexHeader(),
